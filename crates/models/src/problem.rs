@@ -1,0 +1,50 @@
+//! The problem abstraction: a loss over one flat `f32` parameter vector.
+
+/// Test-set metrics of a parameter vector; `None` where a metric does not apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TestMetrics {
+    /// Objective on the held-out test split.
+    pub loss: Option<f64>,
+    /// Fraction of correctly classified test examples (classifiers only).
+    pub accuracy: Option<f64>,
+}
+
+/// How much work a problem has done, for fair comparisons.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvalCounts {
+    /// Loss evaluations (with or without gradient).
+    pub loss_evals: u64,
+    /// Gradient evaluations.
+    pub grad_evals: u64,
+    /// Training examples that went through a gradient evaluation.
+    pub examples_seen: u64,
+}
+
+/// A differentiable objective over one flat `f32` parameter vector.
+///
+/// Implementations preallocate their work buffers; `loss_grad` does not allocate.
+pub trait Problem: Send {
+    /// Number of parameters.
+    fn dim(&self) -> usize;
+
+    /// Number of training examples; 1 for analytic problems (only `batch_size: full` applies).
+    fn train_len(&self) -> usize;
+
+    /// The initial point for this run, derived from the seed the problem was built with
+    /// (or the `init` override).
+    fn initial_params(&self) -> Vec<f32>;
+
+    /// Mean loss over the training examples `batch` (indices into the training split; for
+    /// analytic problems pass `&[0]`), writing its gradient into `grad` (overwritten).
+    fn loss_grad(&mut self, params: &[f32], batch: &[usize], grad: &mut [f32]) -> f64;
+
+    /// The training objective (on the fixed evaluation subset for large sets); for analytic
+    /// problems the noise-free function value.
+    fn train_loss(&mut self, params: &[f32]) -> f64;
+
+    /// Loss and accuracy on the test split.
+    fn test_metrics(&mut self, params: &[f32]) -> TestMetrics;
+
+    /// Work done so far.
+    fn eval_counts(&self) -> EvalCounts;
+}

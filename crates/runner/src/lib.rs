@@ -1,0 +1,1 @@
+//! optbench's runner: experiment files, the plan, the parallel sweep, results, figures.
