@@ -1,1 +1,3 @@
 //! optbench's runner: experiment files, the plan, the parallel sweep, results, figures.
+
+pub mod plan;
