@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Runs optbench's step benchmark and torch's in one go and prints a Markdown table.
+
+    .venv/bin/python scripts/step_table.py [--sizes 1000000,16000000] [--no-cargo] [--no-torch]
+                                          [--criterion-args "--warm-up-time 1 --measurement-time 3"]
+
+1. `cargo bench -p optbench-optim --bench step -- <criterion-args> <filter for the sizes>`
+   (criterion group "step", function id = YAML name, parameter = n); the estimates are read from
+   <target>/criterion/step/<id>/<n>/new/estimates.json (median point estimate, ns per step).
+   `--no-cargo` reads the estimates of the last run instead.
+2. scripts/bench_torch_step.py for the same sizes on one thread (fused where torch has it, else
+   foreach; lion: the torch-ops reference), median ns per step. `--torch-json FILE` reuses a
+   saved result instead (`--no-torch` leaves the torch columns empty).
+
+Columns: ns/element (time per step / n) of ours and of torch's fastest implementation at each
+size, our speed-up over it (torch time / our time), our bandwidth in GB/s (bytes per element x
+n / time, with the byte counts of bench_torch_step.py: params read + written, gradient read,
+every state buffer of the default configuration read + written) and its percentage of the
+bandwidth torch's fused SGD reaches at the same n in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+NAMES = ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax",
+         "lion"]
+
+
+def bytes_per_element() -> dict:
+    # Same counts as the torch script (kept in one place).
+    src = (ROOT / "scripts" / "bench_torch_step.py").read_text()
+    ns: dict = {}
+    start = src.index("BYTES_PER_ELEMENT = {")
+    end = src.index("}", start) + 1
+    exec(src[start:end], ns)  # a dict literal of ints
+    return ns["BYTES_PER_ELEMENT"]
+
+
+def target_dir() -> Path:
+    out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return Path(json.loads(out)["target_directory"])
+
+
+def run_cargo(sizes: list[int], criterion_args: str) -> None:
+    filt = "^step/[a-z]+/(" + "|".join(str(n) for n in sizes) + ")$"
+    cmd = ["cargo", "bench", "-p", "optbench-optim", "--bench", "step", "--",
+           *shlex.split(criterion_args), filt]
+    print("$", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def read_ours(target: Path, sizes: list[int]) -> dict:
+    ours = {}
+    for name in NAMES:
+        for n in sizes:
+            path = target / "criterion" / "step" / name / str(n) / "new" / "estimates.json"
+            if path.exists():
+                est = json.loads(path.read_text())
+                ours[(name, n)] = est["median"]["point_estimate"]
+    return ours
+
+
+def run_torch(sizes: list[int]) -> dict:
+    python = ROOT / ".venv" / "bin" / "python"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "torch.json"
+        cmd = [str(python if python.exists() else sys.executable),
+               str(ROOT / "scripts" / "bench_torch_step.py"),
+               "--sizes", ",".join(map(str, sizes)), "--json", str(out)]
+        print("$", " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
+def fmt(x, spec: str) -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1000000,16000000")
+    ap.add_argument("--criterion-args", default="--warm-up-time 1 --measurement-time 3")
+    ap.add_argument("--no-cargo", action="store_true", help="read the last criterion results")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--torch-json", help="reuse bench_torch_step.py --json output")
+    args = ap.parse_args()
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
+
+    if not args.no_cargo:
+        run_cargo(sizes, args.criterion_args)
+    ours = read_ours(target_dir(), sizes)
+
+    torch_best: dict = {}
+    sgd_fused_gbs: dict = {}
+    torch_version = None
+    if args.torch_json:
+        tj = json.loads(Path(args.torch_json).read_text())
+    elif not args.no_torch:
+        tj = run_torch(sizes)
+    else:
+        tj = None
+    if tj is not None:
+        torch_version = tj["torch_version"]
+        for r in tj["results"]:
+            key = (r["optimizer"], r["n"])
+            if key not in torch_best or r["ns_per_step"] < torch_best[key]["ns_per_step"]:
+                torch_best[key] = r
+            if r["optimizer"] == "sgd" and r["impl"] == "fused":
+                sgd_fused_gbs[r["n"]] = r["gb_per_s"]
+
+    bpe = bytes_per_element()
+    head = ["optimizer", "B/elt"]
+    for n in sizes:
+        head += [f"ours ns/elt @{n:,}", f"torch ns/elt @{n:,} (impl)", "speed-up",
+                 f"ours GB/s @{n:,}", "% of torch fused-SGD GB/s"]
+    print(f"Single thread, release build; torch {torch_version or '–'} (torch.set_num_threads(1)); "
+          "median time per step; GB/s = bytes/element x n / time.")
+    print()
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+    for name in NAMES:
+        row = [name, str(bpe[name])]
+        for n in sizes:
+            t_ours = ours.get((name, n))
+            tb = torch_best.get((name, n))
+            ns_ours = None if t_ours is None else t_ours / n
+            gbs = None if t_ours is None else bpe[name] * n / t_ours
+            row.append(fmt(ns_ours, ".3f"))
+            row.append("–" if tb is None else f"{tb['ns_per_element']:.3f} ({tb['impl']})")
+            row.append("–" if tb is None or t_ours is None
+                       else f"{tb['ns_per_step'] / t_ours:.2f}x")
+            row.append(fmt(gbs, ".1f"))
+            ref = sgd_fused_gbs.get(n)
+            row.append("–" if ref is None or gbs is None else f"{100 * gbs / ref:.0f}%")
+        print("| " + " | ".join(row) + " |")
+    for n in sizes:
+        if n in sgd_fused_gbs:
+            print(f"\ntorch fused SGD at n = {n:,}: {sgd_fused_gbs[n]:.1f} GB/s", end="")
+    print()
+
+
+if __name__ == "__main__":
+    main()
