@@ -1,0 +1,528 @@
+//! Learning-rate schedules, in closed form in the step number, matching
+//! `torch.optim.lr_scheduler`.
+//!
+//! A schedule maps the index of a parameter update (`step`, 0 for the first update) to the
+//! learning rate of that update. With torch, this is the learning rate an optimizer sees when the
+//! scheduler's `step()` is called once after every `optimizer.step()`: update `k` runs with the
+//! scheduler's `last_epoch == k`.
+//!
+//! | `name`        | torch counterpart                   | learning rate of update `t`                                    |
+//! |---------------|-------------------------------------|----------------------------------------------------------------|
+//! | `constant`    | none (no scheduler)                 | `base_lr`                                                      |
+//! | `step`        | `StepLR(step_size, gamma=0.1)`      | `base_lr · gamma^⌊t / step_size⌋`                              |
+//! | `multistep`   | `MultiStepLR(milestones, gamma=0.1)`| `base_lr · gamma^#{m ∈ milestones : m ≤ t}`                    |
+//! | `exponential` | `ExponentialLR(gamma)`              | `base_lr · gamma^t`                                            |
+//! | `cosine`      | `CosineAnnealingLR(T_max, eta_min=0)` | `eta_min + (base_lr − eta_min) · (1 + cos(π t / T_max)) / 2` |
+//!
+//! `cosine`'s `t_max` defaults to the run's number of updates; beyond `t_max` the formula
+//! continues (the learning rate rises again), exactly as torch's closed form does.
+//!
+//! **Warm-up.** `warmup_steps: W` (default 0, no warm-up) and `warmup_start_factor: s` (default
+//! 1/3, torch's `LinearLR` default; allowed `0 < s ≤ 1`) add torch's
+//! `LinearLR(start_factor=s, end_factor=1, total_iters=W)`, composed **multiplicatively**, as
+//! `torch.optim.lr_scheduler.ChainedScheduler([LinearLR(...), main])` does:
+//!
+//! ```text
+//! lr(t) = main(t) · (s + (1 − s) · min(t, W) / W)
+//! ```
+//!
+//! The main schedule is *not* shifted by the warm-up: `step_size`, `milestones` and `t_max`
+//! count updates from the start of the run. For `step`, `multistep`, `exponential` and `cosine`
+//! with `eta_min = 0` this is exactly what torch's `ChainedScheduler` computes; for `cosine`
+//! with `eta_min > 0`, torch's chained (recursive) form depends on the path and is not a
+//! product, and optbench uses the product above (the fixtures check it against the product of
+//! torch's `LinearLR` factor and `CosineAnnealingLR` learning rate).
+//!
+//! YAML: `schedule: {name: cosine, warmup_steps: 100}` or `schedule: {name: step, step_size:
+//! 1000, gamma: 0.5}`. Keys of another schedule, unknown keys, wrong types and out-of-range
+//! values are errors naming the key.
+
+use serde_json::{Map, Value};
+
+use crate::OptimError;
+
+/// Schedule names accepted in `name`, in the order of the table above.
+pub const SCHEDULE_NAMES: &[&str] = &["constant", "step", "multistep", "exponential", "cosine"];
+
+/// Keys every schedule accepts besides its own.
+const COMMON_KEYS: &[&str] = &["name", "warmup_steps", "warmup_start_factor"];
+
+/// torch's `LinearLR` default `start_factor`.
+pub const DEFAULT_WARMUP_START_FACTOR: f64 = 1.0 / 3.0;
+
+/// torch's default `gamma` of `StepLR` and `MultiStepLR`.
+pub const DEFAULT_STEP_GAMMA: f64 = 0.1;
+
+/// The main schedule (without warm-up).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Schedule {
+    /// `base_lr` at every update.
+    Constant,
+    /// `StepLR`: `base_lr · gamma^⌊t / step_size⌋`; `step_size ≥ 1` required, `gamma` 0.1.
+    Step { step_size: u64, gamma: f64 },
+    /// `MultiStepLR`: `base_lr · gamma^(number of milestones ≤ t)`; milestones strictly
+    /// increasing (required), `gamma` 0.1.
+    MultiStep { milestones: Vec<u64>, gamma: f64 },
+    /// `ExponentialLR`: `base_lr · gamma^t`; `gamma` required.
+    Exponential { gamma: f64 },
+    /// `CosineAnnealingLR`: `eta_min + (base_lr − eta_min)(1 + cos(π t / t_max)) / 2`;
+    /// `t_max` defaults to the run's number of updates (`None`), `eta_min` 0.
+    Cosine { t_max: Option<u64>, eta_min: f64 },
+}
+
+impl Schedule {
+    /// The YAML name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Step { .. } => "step",
+            Schedule::MultiStep { .. } => "multistep",
+            Schedule::Exponential { .. } => "exponential",
+            Schedule::Cosine { .. } => "cosine",
+        }
+    }
+
+    /// The keys this schedule accepts (its own, without the common ones).
+    fn own_keys(name: &str) -> &'static [&'static str] {
+        match name {
+            "step" => &["step_size", "gamma"],
+            "multistep" => &["milestones", "gamma"],
+            "exponential" => &["gamma"],
+            "cosine" => &["t_max", "eta_min"],
+            _ => &[],
+        }
+    }
+}
+
+/// A learning-rate schedule with an optional linear warm-up (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleConfig {
+    /// The main schedule.
+    pub schedule: Schedule,
+    /// Updates over which the warm-up factor rises linearly to 1 (0: no warm-up).
+    pub warmup_steps: u64,
+    /// Warm-up factor of the first update, `0 < s ≤ 1` (torch's `LinearLR.start_factor`).
+    pub warmup_start_factor: f64,
+}
+
+impl Default for ScheduleConfig {
+    /// A constant learning rate without warm-up.
+    fn default() -> Self {
+        Self {
+            schedule: Schedule::Constant,
+            warmup_steps: 0,
+            warmup_start_factor: DEFAULT_WARMUP_START_FACTOR,
+        }
+    }
+}
+
+fn range_error(
+    name: &'static str,
+    value: impl std::fmt::Display,
+    allowed: &'static str,
+) -> OptimError {
+    OptimError::InvalidHyperparameter {
+        optimizer: "schedule",
+        name,
+        value: value.to_string(),
+        allowed,
+    }
+}
+
+fn unknown_key(schedule: &str, key: &str, valid: &[&str]) -> OptimError {
+    OptimError::UnknownKey {
+        context: format!("schedule `{schedule}`"),
+        key: key.to_string(),
+        valid: valid.join(", "),
+    }
+}
+
+fn wrong_type(key: &'static str, expected: &'static str, got: &Value) -> OptimError {
+    OptimError::WrongType {
+        context: "schedule".to_string(),
+        key: key.to_string(),
+        expected,
+        got: got.to_string(),
+    }
+}
+
+fn missing_key(schedule: &str, key: &'static str) -> OptimError {
+    OptimError::MissingKey {
+        context: format!("schedule `{schedule}`"),
+        key,
+    }
+}
+
+/// A non-negative integer; integral floats such as `100.0` are accepted too.
+fn as_count(key: &'static str, v: &Value) -> Result<u64, OptimError> {
+    if let Some(n) = v.as_u64() {
+        return Ok(n);
+    }
+    if let Some(x) = v.as_f64()
+        && x >= 0.0
+        && x.fract() == 0.0
+        && x < 9.0e15
+    {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Ok(x as u64);
+    }
+    Err(wrong_type(key, "a non-negative integer", v))
+}
+
+fn as_number(key: &'static str, v: &Value) -> Result<f64, OptimError> {
+    v.as_f64().ok_or_else(|| wrong_type(key, "a number", v))
+}
+
+impl ScheduleConfig {
+    /// From the YAML/JSON value of `schedule:`: a mapping with `name` (one of
+    /// [`SCHEDULE_NAMES`]) plus that schedule's keys (torch's names `step_size`, `gamma`,
+    /// `milestones`, `t_max` (alias `T_max`), `eta_min`) and `warmup_steps`,
+    /// `warmup_start_factor`; a bare string is shorthand for `{name: <string>}`.
+    ///
+    /// Missing keys take torch's defaults (required where torch requires them: `step_size`,
+    /// `milestones`, exponential's `gamma`). The result is validated ([`Self::validate`]).
+    pub fn from_json(value: &Value) -> Result<Self, OptimError> {
+        let empty = Map::new();
+        let (name, map) = match value {
+            Value::String(s) => (s.as_str(), &empty),
+            Value::Object(map) => match map.get("name") {
+                Some(Value::String(s)) => (s.as_str(), map),
+                Some(other) => return Err(wrong_type("name", "a string", other)),
+                None => return Err(missing_key("", "name")),
+            },
+            other => return Err(wrong_type("schedule", "a mapping with `name`", other)),
+        };
+        if !SCHEDULE_NAMES.contains(&name) {
+            return Err(OptimError::UnknownName {
+                kind: "schedule",
+                name: name.to_string(),
+                valid: SCHEDULE_NAMES.join(", "),
+            });
+        }
+        let own = Schedule::own_keys(name);
+        let valid: Vec<&str> = COMMON_KEYS.iter().chain(own).copied().collect();
+        for key in map.keys() {
+            let canonical = if key == "T_max" {
+                "t_max"
+            } else {
+                key.as_str()
+            };
+            if !valid.contains(&canonical) {
+                return Err(unknown_key(name, key, &valid));
+            }
+        }
+        if map.contains_key("t_max") && map.contains_key("T_max") {
+            return Err(unknown_key(name, "T_max", &valid));
+        }
+        let get = |key: &str| map.get(key);
+        let gamma = |default: Option<f64>| -> Result<f64, OptimError> {
+            match (get("gamma"), default) {
+                (Some(v), _) => as_number("gamma", v),
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(missing_key(name, "gamma")),
+            }
+        };
+        let schedule = match name {
+            "constant" => Schedule::Constant,
+            "step" => Schedule::Step {
+                step_size: match get("step_size") {
+                    Some(v) => as_count("step_size", v)?,
+                    None => return Err(missing_key(name, "step_size")),
+                },
+                gamma: gamma(Some(DEFAULT_STEP_GAMMA))?,
+            },
+            "multistep" => {
+                let milestones = match get("milestones") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|v| as_count("milestones", v))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    Some(other) => {
+                        return Err(wrong_type("milestones", "a list of step numbers", other));
+                    }
+                    None => return Err(missing_key(name, "milestones")),
+                };
+                Schedule::MultiStep {
+                    milestones,
+                    gamma: gamma(Some(DEFAULT_STEP_GAMMA))?,
+                }
+            }
+            "exponential" => Schedule::Exponential {
+                gamma: gamma(None)?,
+            },
+            "cosine" => Schedule::Cosine {
+                t_max: match get("t_max").or_else(|| get("T_max")) {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(as_count("t_max", v)?),
+                },
+                eta_min: match get("eta_min") {
+                    Some(v) => as_number("eta_min", v)?,
+                    None => 0.0,
+                },
+            },
+            _ => unreachable!("name checked against SCHEDULE_NAMES"),
+        };
+        let config = Self {
+            schedule,
+            warmup_steps: match get("warmup_steps") {
+                Some(v) => as_count("warmup_steps", v)?,
+                None => 0,
+            },
+            warmup_start_factor: match get("warmup_start_factor") {
+                Some(v) => as_number("warmup_start_factor", v)?,
+                None => DEFAULT_WARMUP_START_FACTOR,
+            },
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Canonical JSON: `name`, every key of that schedule with defaults filled in (`t_max: null`
+    /// means "the run's number of updates"), `warmup_steps` and `warmup_start_factor`; keys
+    /// sorted.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), self.schedule.name().into());
+        match &self.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { step_size, gamma } => {
+                m.insert("step_size".into(), (*step_size).into());
+                m.insert("gamma".into(), (*gamma).into());
+            }
+            Schedule::MultiStep { milestones, gamma } => {
+                m.insert("milestones".into(), milestones.clone().into());
+                m.insert("gamma".into(), (*gamma).into());
+            }
+            Schedule::Exponential { gamma } => {
+                m.insert("gamma".into(), (*gamma).into());
+            }
+            Schedule::Cosine { t_max, eta_min } => {
+                m.insert("t_max".into(), t_max.map_or(Value::Null, Value::from));
+                m.insert("eta_min".into(), (*eta_min).into());
+            }
+        }
+        m.insert("warmup_steps".into(), self.warmup_steps.into());
+        m.insert(
+            "warmup_start_factor".into(),
+            self.warmup_start_factor.into(),
+        );
+        Value::Object(m)
+    }
+
+    /// Range checks, with errors naming the key: `gamma` finite and `> 0`, `step_size ≥ 1`,
+    /// `milestones` strictly increasing, `t_max ≥ 1`, `eta_min` finite and `≥ 0`,
+    /// `0 < warmup_start_factor ≤ 1` (torch's `LinearLR` range).
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let check_gamma = |gamma: f64| {
+            if gamma.is_finite() && gamma > 0.0 {
+                Ok(())
+            } else {
+                Err(range_error("gamma", gamma, "finite and > 0"))
+            }
+        };
+        match &self.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { step_size, gamma } => {
+                if *step_size == 0 {
+                    return Err(range_error("step_size", step_size, ">= 1"));
+                }
+                check_gamma(*gamma)?;
+            }
+            Schedule::MultiStep { milestones, gamma } => {
+                if milestones.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(range_error(
+                        "milestones",
+                        format!("{milestones:?}"),
+                        "strictly increasing",
+                    ));
+                }
+                check_gamma(*gamma)?;
+            }
+            Schedule::Exponential { gamma } => check_gamma(*gamma)?,
+            Schedule::Cosine { t_max, eta_min } => {
+                if *t_max == Some(0) {
+                    return Err(range_error("t_max", 0, ">= 1"));
+                }
+                if !(eta_min.is_finite() && *eta_min >= 0.0) {
+                    return Err(range_error("eta_min", eta_min, "finite and >= 0"));
+                }
+            }
+        }
+        let s = self.warmup_start_factor;
+        if !(s > 0.0 && s <= 1.0) {
+            return Err(range_error("warmup_start_factor", s, "in (0, 1]"));
+        }
+        Ok(())
+    }
+
+    /// The warm-up factor of update `step`: `s + (1 − s) · min(step, W) / W` (1 without
+    /// warm-up), torch's `LinearLR` closed form with `end_factor = 1`.
+    pub fn warmup_factor(&self, step: u64) -> f64 {
+        if self.warmup_steps == 0 {
+            return 1.0;
+        }
+        let s = self.warmup_start_factor;
+        #[allow(clippy::cast_precision_loss)]
+        let frac = step.min(self.warmup_steps) as f64 / self.warmup_steps as f64;
+        s + (1.0 - s) * frac
+    }
+
+    /// Learning rate of update number `step` (0 for the first update) in a run of
+    /// `total_steps` updates, from `base_lr`: the main schedule's closed form (see the module
+    /// docs) times [`Self::warmup_factor`]. `cosine`'s `t_max` defaults to `total_steps`
+    /// (at least 1).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn lr_at(&self, base_lr: f64, step: u64, total_steps: u64) -> f64 {
+        let main = match &self.schedule {
+            Schedule::Constant => base_lr,
+            Schedule::Step { step_size, gamma } => {
+                base_lr * gamma.powf((step / (*step_size).max(1)) as f64)
+            }
+            Schedule::MultiStep { milestones, gamma } => {
+                // bisect_right(milestones, step): milestones are sorted.
+                let passed = milestones.partition_point(|&m| m <= step);
+                base_lr * gamma.powf(passed as f64)
+            }
+            Schedule::Exponential { gamma } => base_lr * gamma.powf(step as f64),
+            Schedule::Cosine { t_max, eta_min } => {
+                let t_max = t_max.unwrap_or(total_steps).max(1);
+                eta_min
+                    + (base_lr - eta_min)
+                        * (1.0 + (std::f64::consts::PI * step as f64 / t_max as f64).cos())
+                        / 2.0
+            }
+        };
+        if self.warmup_steps == 0 {
+            main
+        } else {
+            main * self.warmup_factor(step)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cfg(v: Value) -> ScheduleConfig {
+        ScheduleConfig::from_json(&v).unwrap()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn constant_is_constant() {
+        let c = cfg(json!({"name": "constant"}));
+        assert!(close(c.lr_at(0.1, 0, 10), 0.1));
+        assert!(close(c.lr_at(0.1, 1_000_000, 10), 0.1));
+        assert_eq!(c, ScheduleConfig::default());
+        assert_eq!(cfg(json!("constant")), c);
+    }
+
+    #[test]
+    fn step_decays_every_step_size_updates() {
+        let c = cfg(json!({"name": "step", "step_size": 3}));
+        // default gamma 0.1 (torch's StepLR default)
+        let lrs: Vec<f64> = (0..7).map(|t| c.lr_at(1.0, t, 100)).collect();
+        let want = [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01];
+        for (a, b) in lrs.iter().zip(want) {
+            assert!(close(*a, b), "{lrs:?}");
+        }
+    }
+
+    #[test]
+    fn multistep_counts_passed_milestones() {
+        let c = cfg(json!({"name": "multistep", "milestones": [2, 5], "gamma": 0.5}));
+        let want = [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25];
+        for (t, b) in want.iter().enumerate() {
+            assert!(close(c.lr_at(1.0, t as u64, 100), *b), "step {t}");
+        }
+    }
+
+    #[test]
+    fn exponential_and_cosine_formulas() {
+        let e = cfg(json!({"name": "exponential", "gamma": 0.9}));
+        assert!(close(e.lr_at(2.0, 3, 10), 2.0 * 0.729));
+        let c = cfg(json!({"name": "cosine", "eta_min": 0.1}));
+        // t_max defaults to total_steps = 10: at t = 5 the lr is halfway.
+        assert!(close(c.lr_at(1.1, 0, 10), 1.1));
+        assert!(close(c.lr_at(1.1, 5, 10), 0.6));
+        assert!((c.lr_at(1.1, 10, 10) - 0.1).abs() < 1e-15);
+        let c2 = cfg(json!({"name": "cosine", "T_max": 4}));
+        assert!(close(c2.lr_at(1.0, 2, 1000), 0.5));
+    }
+
+    #[test]
+    fn warmup_multiplies_main_schedule() {
+        let c = cfg(
+            json!({"name": "exponential", "gamma": 0.5, "warmup_steps": 4,
+                           "warmup_start_factor": 0.2}),
+        );
+        // factor 0.2, 0.4, 0.6, 0.8, 1, 1, ...
+        let want = [0.2, 0.4 * 0.5, 0.6 * 0.25, 0.8 * 0.125, 0.0625, 0.03125];
+        for (t, b) in want.iter().enumerate() {
+            assert!(close(c.lr_at(1.0, t as u64, 100), *b), "step {t}");
+        }
+        let d = cfg(json!({"name": "cosine", "warmup_steps": 100}));
+        assert!(close(d.warmup_factor(0), 1.0 / 3.0));
+        assert!(close(d.warmup_factor(100), 1.0));
+    }
+
+    #[test]
+    fn to_json_round_trips_with_defaults() {
+        for v in [
+            json!({"name": "cosine", "warmup_steps": 100}),
+            json!({"name": "step", "step_size": 10}),
+            json!({"name": "multistep", "milestones": [1, 4], "gamma": 0.3}),
+            json!({"name": "exponential", "gamma": 0.99, "warmup_start_factor": 0.5, "warmup_steps": 3}),
+            json!({"name": "constant"}),
+        ] {
+            let c = cfg(v);
+            let j = c.to_json();
+            assert_eq!(ScheduleConfig::from_json(&j).unwrap(), c, "{j}");
+        }
+        let j = cfg(json!({"name": "cosine"})).to_json();
+        assert_eq!(
+            j,
+            json!({"name": "cosine", "t_max": null, "eta_min": 0.0, "warmup_steps": 0,
+                   "warmup_start_factor": 1.0 / 3.0})
+        );
+    }
+
+    fn err(v: Value) -> String {
+        ScheduleConfig::from_json(&v).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn rejects_bad_input_naming_the_key() {
+        assert!(err(json!({"name": "cosinus"})).contains("cosinus"));
+        assert!(err(json!({"name": "cosine", "gamma": 0.5})).contains("gamma"));
+        assert!(err(json!({"name": "step", "step_size": 0})).contains("step_size"));
+        assert!(err(json!({"name": "step"})).contains("step_size"));
+        assert!(err(json!({"name": "step", "step_size": 2.5})).contains("step_size"));
+        assert!(err(json!({"name": "exponential"})).contains("gamma"));
+        assert!(err(json!({"name": "exponential", "gamma": 0.0})).contains("gamma"));
+        assert!(err(json!({"name": "exponential", "gamma": -1})).contains("gamma"));
+        assert!(err(json!({"name": "exponential", "gamma": "x"})).contains("gamma"));
+        assert!(err(json!({"name": "multistep", "milestones": [5, 2]})).contains("milestones"));
+        assert!(err(json!({"name": "multistep", "milestones": [2, 2]})).contains("milestones"));
+        assert!(err(json!({"name": "multistep", "milestones": 3})).contains("milestones"));
+        assert!(err(json!({"name": "cosine", "eta_min": -0.1})).contains("eta_min"));
+        assert!(err(json!({"name": "cosine", "t_max": 0})).contains("t_max"));
+        assert!(
+            err(json!({"name": "cosine", "warmup_start_factor": 0.0}))
+                .contains("warmup_start_factor")
+        );
+        assert!(
+            err(json!({"name": "cosine", "warmup_start_factor": 1.5}))
+                .contains("warmup_start_factor")
+        );
+        assert!(err(json!({"name": "cosine", "warmup_steps": -3})).contains("warmup_steps"));
+        assert!(err(json!({"name": "cosine", "warmup": 3})).contains("warmup"));
+        assert!(err(json!({"gamma": 0.1})).contains("name"));
+        assert!(err(json!(3)).contains("schedule"));
+    }
+}
