@@ -56,6 +56,18 @@ clip.json
         "clipped": f32 blob} from torch.nn.utils.clip_grad_norm_(p, max_norm) (foreach=False),
     "value_cases": list of {"clip_value", "clipped": f32 blob} from clip_grad_value_.
 
+Numerical notes on torch 2.15 (CPU, measured with this environment on an AMD EPYC, AVX2):
+* `sqrt` of float32 tensors is NOT correctly rounded (MKL VML): ~17% of results are 1 ulp away
+  from the correctly rounded value (`f32::sqrt`); the result is the same whatever the length or
+  alignment. Fixtures of optimizers with a square root (adagrad, adadelta, rmsprop, adam, adamw,
+  nadam, radam) are therefore reproducible only to ~1 ulp per update, and may differ at that
+  level on another CPU (MKL dispatches per CPU). sgd, adamax and lion have no square root.
+* `addcmul_(t1, t2, value=v)` computes fma(v * t1, t2, self) (GCC contracts the vectorised
+  `self + v * t1 * t2`), `addcdiv_` computes self + (v * t1) / t2, `add(other, alpha=a)` is
+  fma(other, a, self), `lerp_(end, w)` is fma(w, end - self, self) for |w| < 0.5 else
+  fma(w - 1, end - self, end); `tensor / python_float` is a true f32 division by the rounded
+  scalar. Python-float scalars are rounded to float32 before the element-wise op.
+
 Lion has no torch.optim counterpart. Its reference below is written in torch float32 ops,
 following Algorithm 2 of Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"
 (arXiv:2302.06675), line for line as lucidrains/lion-pytorch's `update_fn` (decoupled weight
