@@ -145,3 +145,20 @@ impl<R: UpdateRule + 'static> DynOptimizer for Optimizer<R> {
         self.restore(snapshot).map_err(|e| e.to_string())
     }
 }
+
+/// Checks that a state buffer has `expected` elements (for [`UpdateRule::check_state`]).
+pub(crate) fn check_len(
+    optimizer: &'static str,
+    what: &'static str,
+    buf: &[f32],
+    expected: usize,
+) -> Result<(), OptimError> {
+    if buf.len() == expected {
+        Ok(())
+    } else {
+        Err(OptimError::InvalidState {
+            optimizer,
+            reason: format!("`{what}` has {} elements, expected {expected}", buf.len()),
+        })
+    }
+}

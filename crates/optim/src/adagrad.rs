@@ -1,0 +1,320 @@
+//! Adagrad (Duchi, Hazan & Singer, 2011) — `torch.optim.Adagrad`.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, step_f64};
+use crate::optimizer::check_len;
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`Adagrad`], with torch's keyword names; defaults match
+/// `torch.optim.Adagrad` (`lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+/// eps=1e-10, maximize=False`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdagradConfig {
+    /// Learning rate γ (default 1e-2).
+    pub lr: f64,
+    /// Learning-rate decay η: step t uses `γ / (1 + (t − 1) η)` (default 0).
+    pub lr_decay: f64,
+    /// L2 penalty λ added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// Initial value of the sum of squared gradients (default 0).
+    pub initial_accumulator_value: f64,
+    /// ε added to the denominator (default 1e-10).
+    pub eps: f64,
+    /// Maximise the objective instead (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+impl AdagradConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "adagrad";
+    /// Hyperparameters, in torch's signature order.
+    pub const HPARAMS: &'static [Hparam] = &[
+        Hparam::new("lr", Kind::Float, "learning rate"),
+        Hparam::new("lr_decay", Kind::Float, "learning-rate decay"),
+        Hparam::new(
+            "weight_decay",
+            Kind::Float,
+            "L2 penalty added to the gradient",
+        ),
+        Hparam::new(
+            "initial_accumulator_value",
+            Kind::Float,
+            "initial sum of squared gradients",
+        ),
+        Hparam::new("eps", Kind::Float, "term added to the denominator"),
+        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+    ];
+
+    /// torch's checks (`lr`, `lr_decay`, `weight_decay`, `initial_accumulator_value` >= 0) and
+    /// `eps > 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let c = Check(Self::NAME);
+        c.non_negative("lr", self.lr)?;
+        c.non_negative("lr_decay", self.lr_decay)?;
+        c.non_negative("weight_decay", self.weight_decay)?;
+        c.non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
+        c.positive("eps", self.eps)
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<Adagrad, OptimError> {
+        self.validate()?;
+        Ok(Adagrad {
+            lr_decay: self.lr_decay,
+            weight_decay: self.weight_decay,
+            initial_accumulator_value: self.initial_accumulator_value,
+            eps: self.eps,
+            maximize: self.maximize,
+        })
+    }
+}
+
+/// Adagrad as `torch.optim.Adagrad` (`_single_tensor_adagrad`, dense gradients). Step t:
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f
+/// g ← g + λ θ                      (weight_decay λ ≠ 0)
+/// γₜ ← γ / (1 + (t − 1) η)          (in f64)
+/// s ← s + g²                       (s₀ = initial_accumulator_value)
+/// θ ← θ − γₜ g / (√s + ε)
+/// ```
+///
+/// Paper: Duchi, Hazan & Singer (2011), "Adaptive Subgradient Methods for Online Learning and
+/// Stochastic Optimization", JMLR 12.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adagrad {
+    pub lr_decay: f64,
+    pub weight_decay: f64,
+    pub initial_accumulator_value: f64,
+    pub eps: f64,
+    pub maximize: bool,
+}
+
+/// State of [`Adagrad`]: torch's `sum`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdagradState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub sum: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    sign: f32,
+    weight_decay: f32,
+    eps: f32,
+    neg_clr: f32,
+}
+
+#[inline(always)]
+fn body<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) {
+    let n = p.len();
+    let (g, s) = (&g[..n], &mut s[..n]);
+    for i in 0..n {
+        let mut d = g[i] * c.sign;
+        if L2 {
+            d = add_alpha(d, p[i], c.weight_decay);
+        }
+        let si = addcmul(s[i], 1.0, d, d);
+        s[i] = si;
+        let std = si.sqrt() + c.eps;
+        p[i] = addcdiv(p[i], c.neg_clr, d, std);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) {
+    body::<L2>(p, g, s, c);
+}
+
+impl Adagrad {
+    fn step_impl(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut AdagradState,
+        step: u64,
+        lr: f64,
+        dispatch: bool,
+    ) {
+        let t = step_f64(step);
+        let clr = lr / (1.0 + (t - 1.0) * self.lr_decay);
+        let c = Coeffs {
+            sign: grad_sign(self.maximize),
+            weight_decay: self.weight_decay as f32,
+            eps: self.eps as f32,
+            neg_clr: (-clr) as f32,
+        };
+        let l2 = self.weight_decay != 0.0;
+        let s = &mut st.sum;
+        if dispatch {
+            dispatch_flags!(kernel [] [l2] (p, g, s, c));
+        } else {
+            dispatch_flags!(body [] [l2] (p, g, s, c));
+        }
+    }
+}
+
+impl UpdateRule for Adagrad {
+    type State = AdagradState;
+    const NAME: &'static str = AdagradConfig::NAME;
+
+    fn init_state(&self, n: usize) -> AdagradState {
+        AdagradState {
+            sum: vec![self.initial_accumulator_value as f32; n],
+        }
+    }
+
+    fn check_state(&self, state: &AdagradState, n: usize) -> Result<(), OptimError> {
+        check_len(Self::NAME, "sum", &state.sum, n)
+    }
+
+    fn apply(
+        &self,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut AdagradState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, step, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+
+    #[test]
+    fn defaults_match_torch() {
+        assert_eq!(
+            AdagradConfig::default(),
+            AdagradConfig {
+                lr: 1e-2,
+                lr_decay: 0.0,
+                weight_decay: 0.0,
+                initial_accumulator_value: 0.0,
+                eps: 1e-10,
+                maximize: false
+            }
+        );
+    }
+
+    #[test]
+    fn two_steps_by_hand() {
+        // s₁ = 0.25, θ₁ = 1 − 0.1·0.5/0.5 = 0.9; s₂ = 0.25 + 1 = 1.25,
+        // θ₂ = 0.9 − 0.1·1/√1.25 (lr_decay 0).
+        let rule = AdagradConfig::default().build().unwrap();
+        let p = run(rule, &[1.0], &[&[0.5], &[1.0]], 0.1);
+        assert_close(&p, &[0.9 - 0.1 / 1.25f64.sqrt()], 1e-6);
+        // lr_decay 0.5: the second step uses γ / (1 + 0.5) and s₀ = 1 from
+        // initial_accumulator_value: s₁ = 1.25, s₂ = 2.25.
+        let cfg = AdagradConfig {
+            lr_decay: 0.5,
+            initial_accumulator_value: 1.0,
+            ..Default::default()
+        };
+        let p = run(cfg.build().unwrap(), &[1.0], &[&[0.5], &[1.0]], 0.1);
+        let p1 = 1.0 - 0.1 * 0.5 / 1.25f64.sqrt();
+        assert_close(&p, &[p1 - 0.1 / 1.5 * 1.0 / 1.5], 1e-6);
+    }
+
+    #[test]
+    fn matches_f64_reference_with_weight_decay_and_maximize() {
+        let p0 = values(29, 5, 1.0);
+        let grads: Vec<Vec<f32>> = (0..5).map(|s| values(29, 40 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        let cfg = AdagradConfig {
+            weight_decay: 0.1,
+            lr_decay: 0.01,
+            maximize: true,
+            ..Default::default()
+        };
+        let got = run(cfg.build().unwrap(), &p0, &refs, 0.05);
+        let mut p: Vec<f64> = p0.iter().map(|&x| f64::from(x)).collect();
+        let mut s = vec![0.0f64; p.len()];
+        for (t, g) in grads.iter().enumerate() {
+            let clr = 0.05 / (1.0 + t as f64 * 0.01);
+            for i in 0..p.len() {
+                let gi = -f64::from(g[i]) + 0.1 * p[i];
+                s[i] += gi * gi;
+                p[i] -= clr * gi / (s[i].sqrt() + 1e-10);
+            }
+        }
+        assert_close(&got, &p, 2e-5);
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: AdagradConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(AdagradConfig {
+                lr: -1.0,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(AdagradConfig {
+                lr_decay: -1.0,
+                ..Default::default()
+            }),
+            "lr_decay"
+        );
+        assert_eq!(
+            bad(AdagradConfig {
+                weight_decay: -1.0,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+        let hp = AdagradConfig {
+            initial_accumulator_value: -1.0,
+            ..Default::default()
+        };
+        assert_eq!(bad(hp), "initial_accumulator_value");
+        assert_eq!(
+            bad(AdagradConfig {
+                eps: 0.0,
+                ..Default::default()
+            }),
+            "eps"
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        for hp in [
+            AdagradConfig::default(),
+            AdagradConfig {
+                weight_decay: 0.1,
+                lr_decay: 0.1,
+                initial_accumulator_value: 0.1,
+                maximize: true,
+                ..Default::default()
+            },
+        ] {
+            let rule = hp.build().unwrap();
+            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
+                r.step_impl(p, g, s, t, lr, false)
+            });
+        }
+    }
+}

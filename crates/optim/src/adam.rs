@@ -1,0 +1,496 @@
+//! Adam (Kingma & Ba, 2015) with optional AMSGrad — `torch.optim.Adam`.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, maximum, step_f64};
+use crate::optimizer::check_len;
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`Adam`], with torch's keyword names; defaults match `torch.optim.Adam`
+/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdamConfig {
+    /// Learning rate γ (default 1e-3).
+    pub lr: f64,
+    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
+    pub betas: [f64; 2],
+    /// ε added to the denominator (default 1e-8), outside the square root.
+    pub eps: f64,
+    /// L2 penalty λ added to the gradient (default 0; for decoupled decay use `adamw`).
+    pub weight_decay: f64,
+    /// AMSGrad variant (Reddi et al., 2018) (default false).
+    pub amsgrad: bool,
+    /// Maximise the objective instead (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+/// Hyperparameters shared by `adam` and `adamw`.
+pub(crate) const ADAM_HPARAMS: &[Hparam] = &[
+    Hparam::new("lr", Kind::Float, "learning rate"),
+    Hparam::new(
+        "betas",
+        Kind::Betas,
+        "decay rates of the first and second moments",
+    ),
+    Hparam::new("eps", Kind::Float, "term added to the denominator"),
+    Hparam::new("weight_decay", Kind::Float, "weight decay"),
+    Hparam::new(
+        "amsgrad",
+        Kind::Bool,
+        "AMSGrad: normalise by the running maximum of v",
+    ),
+    Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+];
+
+/// torch's checks for Adam/AdamW (plus `eps > 0` and finiteness).
+pub(crate) fn check_adam(
+    name: &'static str,
+    lr: f64,
+    betas: [f64; 2],
+    eps: f64,
+    wd: f64,
+) -> Result<(), OptimError> {
+    let c = Check(name);
+    c.non_negative("lr", lr)?;
+    c.positive("eps", eps)?;
+    c.betas(betas)?;
+    c.non_negative("weight_decay", wd)
+}
+
+impl AdamConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "adam";
+    /// Hyperparameters, in torch's signature order.
+    pub const HPARAMS: &'static [Hparam] = ADAM_HPARAMS;
+
+    /// `lr >= 0`, `eps > 0`, betas in `[0, 1)`, `weight_decay >= 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        check_adam(Self::NAME, self.lr, self.betas, self.eps, self.weight_decay)
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<Adam, OptimError> {
+        self.validate()?;
+        Ok(Adam {
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: if self.weight_decay == 0.0 {
+                WeightDecay::None
+            } else {
+                WeightDecay::L2(self.weight_decay)
+            },
+            amsgrad: self.amsgrad,
+            maximize: self.maximize,
+        })
+    }
+}
+
+/// How weight decay λ enters an update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightDecay {
+    /// No weight decay.
+    None,
+    /// L2 penalty: `g ← g + λ θ` before the moments (torch's `weight_decay` in Adam, SGD, ...).
+    L2(f64),
+    /// Decoupled (Loshchilov & Hutter, 2019): `θ ← θ (1 − γ λ)` before the update (AdamW).
+    Decoupled(f64),
+}
+
+/// Adam as `torch.optim.Adam` (`_single_tensor_adam`); AdamW is the same rule with
+/// [`WeightDecay::Decoupled`]. One step t (1 for the first):
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f
+/// g ← g + λ θ                         (L2)           θ ← θ (1 − γ λ)   (decoupled)
+/// m ← lerp(m, g, 1 − β₁)              (= β₁ m + (1 − β₁) g)
+/// v ← β₂ v + (1 − β₂) g²
+/// v̂ ← max(v̂, v) if amsgrad, else v
+/// θ ← θ − (γ / (1 − β₁ᵗ)) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// Paper: Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization"; AMSGrad: Reddi,
+/// Kale & Kumar (2018), "On the Convergence of Adam and Beyond".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    pub betas: [f64; 2],
+    pub eps: f64,
+    pub weight_decay: WeightDecay,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+/// State of [`Adam`] and [`crate::AdamW`]: torch's `exp_avg`, `exp_avg_sq` and
+/// `max_exp_avg_sq` (empty without AMSGrad).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub exp_avg: Vec<f32>,
+    #[serde(with = "crate::ops::f32_bits")]
+    pub exp_avg_sq: Vec<f32>,
+    #[serde(with = "crate::ops::f32_bits")]
+    pub max_exp_avg_sq: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    sign: f32,
+    weight_decay: f32,
+    decay: f32,
+    lerp1: Lerp,
+    beta2: f32,
+    one_minus_beta2: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+    neg_step_size: f32,
+}
+
+#[inline(always)]
+fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let mut d = g[i] * c.sign;
+        if L2 {
+            d = add_alpha(d, p[i], c.weight_decay);
+        }
+        let pi = p[i] * c.decay;
+        let mi = c.lerp1.apply(m[i], d);
+        let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
+        m[i] = mi;
+        v[i] = vi;
+        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+        p[i] = addcdiv(pi, c.neg_step_size, mi, denom);
+    }
+}
+
+#[inline(always)]
+fn body_ams<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, m, v, vmax) = (&g[..n], &mut m[..n], &mut v[..n], &mut vmax[..n]);
+    for i in 0..n {
+        let mut d = g[i] * c.sign;
+        if L2 {
+            d = add_alpha(d, p[i], c.weight_decay);
+        }
+        let pi = p[i] * c.decay;
+        let mi = c.lerp1.apply(m[i], d);
+        let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
+        let vm = maximum(vmax[i], vi);
+        m[i] = mi;
+        v[i] = vi;
+        vmax[i] = vm;
+        let denom = vm.sqrt() / c.bc2_sqrt + c.eps;
+        p[i] = addcdiv(pi, c.neg_step_size, mi, denom);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) {
+    body::<L2>(p, g, m, v, c);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel_ams<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vmax: &mut [f32],
+    c: Coeffs,
+) {
+    body_ams::<L2>(p, g, m, v, vmax, c);
+}
+
+impl Adam {
+    fn coeffs(&self, step: u64, lr: f64) -> Coeffs {
+        let [beta1, beta2] = self.betas;
+        let t = step_f64(step);
+        let bias_correction1 = 1.0 - beta1.powf(t);
+        let bias_correction2 = 1.0 - beta2.powf(t);
+        let step_size = lr / bias_correction1;
+        let (weight_decay, decay) = match self.weight_decay {
+            WeightDecay::None => (0.0, 1.0),
+            WeightDecay::L2(wd) => (wd, 1.0),
+            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
+        };
+        Coeffs {
+            sign: grad_sign(self.maximize),
+            weight_decay: weight_decay as f32,
+            decay: decay as f32,
+            lerp1: Lerp::new(1.0 - beta1),
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            bc2_sqrt: bias_correction2.powf(0.5) as f32,
+            eps: self.eps as f32,
+            neg_step_size: (-step_size) as f32,
+        }
+    }
+
+    pub(crate) fn step_impl(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut AdamState,
+        step: u64,
+        lr: f64,
+        dispatch: bool,
+    ) {
+        let c = self.coeffs(step, lr);
+        let l2 = matches!(self.weight_decay, WeightDecay::L2(_));
+        let (m, v, vmax) = (&mut st.exp_avg, &mut st.exp_avg_sq, &mut st.max_exp_avg_sq);
+        match (self.amsgrad, dispatch) {
+            (false, true) => dispatch_flags!(kernel [] [l2] (p, g, m, v, c)),
+            (false, false) => dispatch_flags!(body [] [l2] (p, g, m, v, c)),
+            (true, true) => dispatch_flags!(kernel_ams [] [l2] (p, g, m, v, vmax, c)),
+            (true, false) => dispatch_flags!(body_ams [] [l2] (p, g, m, v, vmax, c)),
+        }
+    }
+
+    pub(crate) fn new_state(&self, n: usize) -> AdamState {
+        AdamState {
+            exp_avg: vec![0.0; n],
+            exp_avg_sq: vec![0.0; n],
+            max_exp_avg_sq: vec![0.0; if self.amsgrad { n } else { 0 }],
+        }
+    }
+
+    pub(crate) fn check(
+        &self,
+        name: &'static str,
+        st: &AdamState,
+        n: usize,
+    ) -> Result<(), OptimError> {
+        check_len(name, "exp_avg", &st.exp_avg, n)?;
+        check_len(name, "exp_avg_sq", &st.exp_avg_sq, n)?;
+        check_len(
+            name,
+            "max_exp_avg_sq",
+            &st.max_exp_avg_sq,
+            if self.amsgrad { n } else { 0 },
+        )
+    }
+}
+
+impl UpdateRule for Adam {
+    type State = AdamState;
+    const NAME: &'static str = AdamConfig::NAME;
+
+    fn init_state(&self, n: usize) -> AdamState {
+        self.new_state(n)
+    }
+
+    fn check_state(&self, state: &AdamState, n: usize) -> Result<(), OptimError> {
+        self.check(Self::NAME, state, n)
+    }
+
+    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut AdamState, step: u64, lr: f64) {
+        self.step_impl(params, grads, state, step, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+
+    /// Textbook Adam/AdamW in f64 (Kingma & Ba, Algorithm 1, with torch's ε placement).
+    fn reference(
+        p0: &[f32],
+        grads: &[Vec<f32>],
+        lr: f64,
+        wd: f64,
+        decoupled: bool,
+        ams: bool,
+    ) -> Vec<f64> {
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let mut p: Vec<f64> = p0.iter().map(|&x| f64::from(x)).collect();
+        let (mut m, mut v, mut vmax) = (
+            vec![0.0; p.len()],
+            vec![0.0; p.len()],
+            vec![0.0f64; p.len()],
+        );
+        for (t, g) in grads.iter().enumerate() {
+            let t = (t + 1) as i32;
+            for i in 0..p.len() {
+                let mut gi = f64::from(g[i]);
+                if decoupled {
+                    p[i] *= 1.0 - lr * wd;
+                } else {
+                    gi += wd * p[i];
+                }
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                vmax[i] = vmax[i].max(v[i]);
+                let vv = if ams { vmax[i] } else { v[i] };
+                let mhat = m[i] / (1.0 - b1.powi(t));
+                p[i] -= lr * mhat / ((vv / (1.0 - b2.powi(t))).sqrt() + eps);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn defaults_match_torch() {
+        assert_eq!(
+            AdamConfig::default(),
+            AdamConfig {
+                lr: 1e-3,
+                betas: [0.9, 0.999],
+                eps: 1e-8,
+                weight_decay: 0.0,
+                amsgrad: false,
+                maximize: false
+            }
+        );
+    }
+
+    #[test]
+    fn first_step_by_hand() {
+        // Step 1: m̂ = g, v̂ = g², so θ₁ = θ₀ − γ g / (|g| + ε) ≈ θ₀ − γ sign(g).
+        let adam = AdamConfig::default().build().unwrap();
+        let p = run(adam, &[1.0, -3.0, 0.0], &[&[0.5, -2.0, 1e-3]], 0.1);
+        assert_close(&p, &[0.9, -2.9, -0.1 * 1e-3 / (1e-3 + 1e-8)], 1e-6);
+    }
+
+    #[test]
+    fn matches_f64_reference_over_steps() {
+        let p0 = values(37, 1, 1.0);
+        let grads: Vec<Vec<f32>> = (0..6).map(|s| values(37, 10 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        for (wd, ams) in [(0.0, false), (0.1, false), (0.0, true), (0.05, true)] {
+            let hp = AdamConfig {
+                weight_decay: wd,
+                amsgrad: ams,
+                ..Default::default()
+            };
+            let got = run(hp.build().unwrap(), &p0, &refs, 0.01);
+            assert_close(&got, &reference(&p0, &grads, 0.01, wd, false, ams), 2e-5);
+        }
+        // maximize: the same as minimising with −g.
+        let neg: Vec<Vec<f32>> = grads
+            .iter()
+            .map(|g| g.iter().map(|x| -x).collect())
+            .collect();
+        let hp = AdamConfig {
+            maximize: true,
+            ..Default::default()
+        };
+        assert_close(
+            &run(hp.build().unwrap(), &p0, &refs, 0.01),
+            &reference(&p0, &neg, 0.01, 0.0, false, false),
+            2e-5,
+        );
+    }
+
+    #[test]
+    fn adamw_matches_f64_reference() {
+        let p0 = values(21, 3, 1.0);
+        let grads: Vec<Vec<f32>> = (0..5).map(|s| values(21, 20 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        let cfg = crate::AdamWConfig {
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        let got = run(cfg.build().unwrap(), &p0, &refs, 0.01);
+        assert_close(&got, &reference(&p0, &grads, 0.01, 0.1, true, false), 2e-5);
+        assert_eq!(
+            crate::AdamWConfig::default().weight_decay.to_bits(),
+            0.01f64.to_bits()
+        );
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: AdamConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(AdamConfig {
+                lr: -1e-3,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(AdamConfig {
+                eps: 0.0,
+                ..Default::default()
+            }),
+            "eps"
+        );
+        assert_eq!(
+            bad(AdamConfig {
+                betas: [1.0, 0.999],
+                ..Default::default()
+            }),
+            "betas[0]"
+        );
+        assert_eq!(
+            bad(AdamConfig {
+                betas: [0.9, -0.1],
+                ..Default::default()
+            }),
+            "betas[1]"
+        );
+        assert_eq!(
+            bad(AdamConfig {
+                weight_decay: -0.1,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+        let bad_w = |hp: crate::AdamWConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad_w(crate::AdamWConfig {
+                eps: -1.0,
+                ..Default::default()
+            }),
+            "eps"
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        for hp in [
+            AdamConfig::default(),
+            AdamConfig {
+                amsgrad: true,
+                weight_decay: 0.1,
+                maximize: true,
+                ..Default::default()
+            },
+            AdamConfig {
+                betas: [0.6, 0.9],
+                ..Default::default()
+            },
+        ] {
+            let rule = hp.build().unwrap();
+            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
+                r.step_impl(p, g, s, t, lr, false)
+            });
+        }
+        let w = crate::AdamWConfig::default().build().unwrap();
+        assert_dispatch_identical(&w, |r, p, g, s, t, lr| r.0.step_impl(p, g, s, t, lr, false));
+    }
+}

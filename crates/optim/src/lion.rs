@@ -1,0 +1,253 @@
+//! Lion (Chen et al., 2023): sign of an interpolated momentum, decoupled weight decay.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{add_alpha, sign};
+use crate::optimizer::check_len;
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`Lion`]; names and defaults follow lucidrains' `lion-pytorch`
+/// (`lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0`), torch has no Lion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LionConfig {
+    /// Learning rate γ (default 1e-4; the paper suggests 3–10× smaller than AdamW's).
+    pub lr: f64,
+    /// (β₁, β₂): interpolation for the update and decay of the momentum (default (0.9, 0.99)).
+    pub betas: [f64; 2],
+    /// Decoupled weight decay λ: `θ ← θ (1 − γ λ)` (default 0).
+    pub weight_decay: f64,
+}
+
+impl Default for LionConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-4,
+            betas: [0.9, 0.99],
+            weight_decay: 0.0,
+        }
+    }
+}
+
+impl LionConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "lion";
+    /// Hyperparameters, in lion-pytorch's signature order.
+    pub const HPARAMS: &'static [Hparam] = &[
+        Hparam::new("lr", Kind::Float, "learning rate"),
+        Hparam::new(
+            "betas",
+            Kind::Betas,
+            "update interpolation and momentum decay",
+        ),
+        Hparam::new("weight_decay", Kind::Float, "decoupled weight decay"),
+    ];
+
+    /// `lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let c = Check(Self::NAME);
+        c.non_negative("lr", self.lr)?;
+        c.betas(self.betas)?;
+        c.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<Lion, OptimError> {
+        self.validate()?;
+        Ok(Lion {
+            betas: self.betas,
+            weight_decay: self.weight_decay,
+        })
+    }
+}
+
+/// Lion ("EvoLved Sign Momentum") as in the paper's Algorithm 2 and lucidrains' `lion-pytorch`
+/// (`update_fn`, in that order of operations). One step:
+///
+/// ```text
+/// θ ← θ (1 − γ λ)
+/// c ← β₁ m + (1 − β₁) g
+/// θ ← θ − γ sign(c)
+/// m ← β₂ m + (1 − β₂) g
+/// ```
+///
+/// Paper: Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms", NeurIPS.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lion {
+    pub betas: [f64; 2],
+    pub weight_decay: f64,
+}
+
+/// State of [`Lion`]: the momentum `exp_avg`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LionState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub exp_avg: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    decay: f32,
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    neg_lr: f32,
+}
+
+#[inline(always)]
+fn body(p: &mut [f32], g: &[f32], m: &mut [f32], c: Coeffs) {
+    let n = p.len();
+    let (g, m) = (&g[..n], &mut m[..n]);
+    for i in 0..n {
+        let pi = p[i] * c.decay;
+        let update = sign(add_alpha(m[i] * c.beta1, g[i], c.one_minus_beta1));
+        p[i] = add_alpha(pi, update, c.neg_lr);
+        m[i] = add_alpha(m[i] * c.beta2, g[i], c.one_minus_beta2);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel(p: &mut [f32], g: &[f32], m: &mut [f32], c: Coeffs) {
+    body(p, g, m, c);
+}
+
+impl Lion {
+    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut LionState, lr: f64, dispatch: bool) {
+        let [beta1, beta2] = self.betas;
+        let c = Coeffs {
+            decay: (1.0 - lr * self.weight_decay) as f32,
+            beta1: beta1 as f32,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            neg_lr: (-lr) as f32,
+        };
+        if dispatch {
+            kernel(p, g, &mut st.exp_avg, c);
+        } else {
+            body(p, g, &mut st.exp_avg, c);
+        }
+    }
+}
+
+impl UpdateRule for Lion {
+    type State = LionState;
+    const NAME: &'static str = LionConfig::NAME;
+
+    fn init_state(&self, n: usize) -> LionState {
+        LionState {
+            exp_avg: vec![0.0; n],
+        }
+    }
+
+    fn check_state(&self, state: &LionState, n: usize) -> Result<(), OptimError> {
+        check_len(Self::NAME, "exp_avg", &state.exp_avg, n)
+    }
+
+    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut LionState, _step: u64, lr: f64) {
+        self.step_impl(params, grads, state, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+
+    #[test]
+    fn defaults_match_lion_pytorch() {
+        assert_eq!(
+            LionConfig::default(),
+            LionConfig {
+                lr: 1e-4,
+                betas: [0.9, 0.99],
+                weight_decay: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn two_steps_by_hand() {
+        // Step 1: c = 0.1·0.5 > 0 → θ₁ = 1·(1 − 0.1·0.1) − 0.1 = 0.89; m₁ = 0.01·0.5 = 0.005.
+        // Step 2 (g = −0.01): c = 0.9·0.005 − 0.1·0.01 = 0.0035 > 0 → θ₂ = 0.89·0.99 − 0.1;
+        // the sign follows the momentum, not the gradient.
+        let cfg = LionConfig {
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        let p = run(cfg.build().unwrap(), &[1.0], &[&[0.5], &[-0.01]], 0.1);
+        assert_close(&p, &[0.89 * 0.99 - 0.1], 1e-6);
+        // A zero update direction leaves θ unchanged.
+        let p = run(
+            LionConfig::default().build().unwrap(),
+            &[1.0],
+            &[&[0.0]],
+            0.1,
+        );
+        assert_close(&p, &[1.0], 0.0);
+    }
+
+    #[test]
+    fn matches_f64_reference() {
+        let p0 = values(27, 12, 1.0);
+        let grads: Vec<Vec<f32>> = (0..6).map(|s| values(27, 95 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        let cfg = LionConfig {
+            weight_decay: 0.5,
+            ..Default::default()
+        };
+        let got = run(cfg.build().unwrap(), &p0, &refs, 0.01);
+        let mut p: Vec<f64> = p0.iter().map(|&x| f64::from(x)).collect();
+        let mut m = vec![0.0f64; p.len()];
+        for g in &grads {
+            for i in 0..p.len() {
+                let gi = f64::from(g[i]);
+                let c = 0.9 * m[i] + 0.1 * gi;
+                p[i] =
+                    p[i] * (1.0 - 0.01 * 0.5) - 0.01 * c.signum() * f64::from(u8::from(c != 0.0));
+                m[i] = 0.99 * m[i] + 0.01 * gi;
+            }
+        }
+        assert_close(&got, &p, 1e-5);
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: LionConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(LionConfig {
+                lr: -1.0,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(LionConfig {
+                betas: [1.0, 0.99],
+                ..Default::default()
+            }),
+            "betas[0]"
+        );
+        assert_eq!(
+            bad(LionConfig {
+                weight_decay: -1.0,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        let rule = LionConfig {
+            weight_decay: 0.1,
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        assert_dispatch_identical(&rule, |r, p, g, s, _t, lr| r.step_impl(p, g, s, lr, false));
+    }
+}

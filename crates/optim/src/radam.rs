@@ -1,0 +1,400 @@
+//! RAdam (Liu et al., 2020): Adam with a rectified adaptive learning rate — `torch.optim.RAdam`.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::adam::WeightDecay;
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{Lerp, add_alpha, addcmul, dispatch_flags, grad_sign, step_f64};
+use crate::optimizer::check_len;
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`RAdam`], with torch's keyword names; defaults match `torch.optim.RAdam`
+/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+/// maximize=False`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RAdamConfig {
+    /// Learning rate γ (default 1e-3).
+    pub lr: f64,
+    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
+    pub betas: [f64; 2],
+    /// ε added to the denominator (default 1e-8).
+    pub eps: f64,
+    /// Weight decay λ (default 0): L2, or decoupled if `decoupled_weight_decay`.
+    pub weight_decay: f64,
+    /// Decoupled weight decay as in AdamW (default false).
+    pub decoupled_weight_decay: bool,
+    /// Maximise the objective instead (default false).
+    pub maximize: bool,
+}
+
+impl Default for RAdamConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            maximize: false,
+        }
+    }
+}
+
+impl RAdamConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "radam";
+    /// Hyperparameters, in torch's signature order.
+    pub const HPARAMS: &'static [Hparam] = &[
+        Hparam::new("lr", Kind::Float, "learning rate"),
+        Hparam::new(
+            "betas",
+            Kind::Betas,
+            "decay rates of the first and second moments",
+        ),
+        Hparam::new("eps", Kind::Float, "term added to the denominator"),
+        Hparam::new(
+            "weight_decay",
+            Kind::Float,
+            "weight decay (L2 unless decoupled)",
+        ),
+        Hparam::new(
+            "decoupled_weight_decay",
+            Kind::Bool,
+            "decoupled weight decay",
+        ),
+        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+    ];
+
+    /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`) and `eps > 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let c = Check(Self::NAME);
+        c.non_negative("lr", self.lr)?;
+        c.positive("eps", self.eps)?;
+        c.betas(self.betas)?;
+        c.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<RAdam, OptimError> {
+        self.validate()?;
+        Ok(RAdam {
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: match (self.weight_decay, self.decoupled_weight_decay) {
+                (0.0, _) => WeightDecay::None,
+                (wd, false) => WeightDecay::L2(wd),
+                (wd, true) => WeightDecay::Decoupled(wd),
+            },
+            maximize: self.maximize,
+        })
+    }
+}
+
+/// RAdam as `torch.optim.RAdam` (`_single_tensor_radam`). Step t, scalars in f64:
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f
+/// g ← g + λ θ  (L2)            θ ← θ (1 − γ λ)  (decoupled)
+/// m ← lerp(m, g, 1 − β₁);  v ← β₂ v + (1 − β₂) g²
+/// ρ∞ ← 2 / (1 − β₂) − 1;   ρₜ ← ρ∞ − 2 t β₂ᵗ / (1 − β₂ᵗ)
+/// if ρₜ > 5:  r ← √((ρₜ − 4)(ρₜ − 2) ρ∞ / ((ρ∞ − 4)(ρ∞ − 2) ρₜ))
+///             θ ← θ − m / (1 − β₁ᵗ) · γ · (1 / (√v + ε)) · √(1 − β₂ᵗ) · r
+/// else:       θ ← θ − m / (1 − β₁ᵗ) · γ
+/// ```
+///
+/// Paper: Liu et al. (2020), "On the Variance of the Adaptive Learning Rate and Beyond", ICLR.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RAdam {
+    pub betas: [f64; 2],
+    pub eps: f64,
+    pub weight_decay: WeightDecay,
+    pub maximize: bool,
+}
+
+/// State of [`RAdam`]: torch's `exp_avg` and `exp_avg_sq`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RAdamState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub exp_avg: Vec<f32>,
+    #[serde(with = "crate::ops::f32_bits")]
+    pub exp_avg_sq: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    sign: f32,
+    weight_decay: f32,
+    decay: f32,
+    lerp1: Lerp,
+    beta2: f32,
+    one_minus_beta2: f32,
+    bias_correction1: f32,
+    lr: f32,
+    eps: f32,
+    bc2_sqrt: f32,
+    rect: f32,
+}
+
+/// Gradient, decayed parameter and the moments, shared by both branches.
+#[inline(always)]
+fn moments<const L2: bool>(p: f32, g: f32, m: f32, v: f32, c: &Coeffs) -> (f32, f32, f32) {
+    let mut d = g * c.sign;
+    if L2 {
+        d = add_alpha(d, p, c.weight_decay);
+    }
+    let pi = p * c.decay;
+    (
+        pi,
+        c.lerp1.apply(m, d),
+        addcmul(v * c.beta2, c.one_minus_beta2, d, d),
+    )
+}
+
+#[inline(always)]
+fn body<const L2: bool, const RECTIFY: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let (pi, mi, vi) = moments::<L2>(p[i], g[i], m[i], v[i], &c);
+        m[i] = mi;
+        v[i] = vi;
+        let mut u = mi / c.bias_correction1 * c.lr;
+        if RECTIFY {
+            let adaptive = (1.0 / (vi.sqrt() + c.eps)) * c.bc2_sqrt;
+            u = u * adaptive * c.rect;
+        }
+        p[i] = pi - u;
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel<const L2: bool, const RECTIFY: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    c: Coeffs,
+) {
+    body::<L2, RECTIFY>(p, g, m, v, c);
+}
+
+impl RAdam {
+    fn step_impl(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut RAdamState,
+        step: u64,
+        lr: f64,
+        dispatch: bool,
+    ) {
+        let [beta1, beta2] = self.betas;
+        let t = step_f64(step);
+        let bias_correction1 = 1.0 - beta1.powf(t);
+        let bias_correction2 = 1.0 - beta2.powf(t);
+        let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
+        let rho_t = rho_inf - 2.0 * t * beta2.powf(t) / bias_correction2;
+        let rectify = rho_t > 5.0;
+        let rect = if rectify {
+            ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                .powf(0.5)
+        } else {
+            1.0
+        };
+        let (weight_decay, decay) = match self.weight_decay {
+            WeightDecay::None => (0.0, 1.0),
+            WeightDecay::L2(wd) => (wd, 1.0),
+            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
+        };
+        let c = Coeffs {
+            sign: grad_sign(self.maximize),
+            weight_decay: weight_decay as f32,
+            decay: decay as f32,
+            lerp1: Lerp::new(1.0 - beta1),
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            bias_correction1: bias_correction1 as f32,
+            lr: lr as f32,
+            eps: self.eps as f32,
+            bc2_sqrt: bias_correction2.powf(0.5) as f32,
+            rect: rect as f32,
+        };
+        let l2 = matches!(self.weight_decay, WeightDecay::L2(_));
+        let (m, v) = (&mut st.exp_avg, &mut st.exp_avg_sq);
+        if dispatch {
+            dispatch_flags!(kernel [] [l2, rectify] (p, g, m, v, c));
+        } else {
+            dispatch_flags!(body [] [l2, rectify] (p, g, m, v, c));
+        }
+    }
+}
+
+impl UpdateRule for RAdam {
+    type State = RAdamState;
+    const NAME: &'static str = RAdamConfig::NAME;
+
+    fn init_state(&self, n: usize) -> RAdamState {
+        RAdamState {
+            exp_avg: vec![0.0; n],
+            exp_avg_sq: vec![0.0; n],
+        }
+    }
+
+    fn check_state(&self, state: &RAdamState, n: usize) -> Result<(), OptimError> {
+        check_len(Self::NAME, "exp_avg", &state.exp_avg, n)?;
+        check_len(Self::NAME, "exp_avg_sq", &state.exp_avg_sq, n)
+    }
+
+    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut RAdamState, step: u64, lr: f64) {
+        self.step_impl(params, grads, state, step, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+
+    #[test]
+    fn defaults_match_torch() {
+        assert_eq!(
+            RAdamConfig::default(),
+            RAdamConfig {
+                lr: 1e-3,
+                betas: [0.9, 0.999],
+                eps: 1e-8,
+                weight_decay: 0.0,
+                decoupled_weight_decay: false,
+                maximize: false
+            }
+        );
+    }
+
+    #[test]
+    fn first_step_is_bias_corrected_sgd() {
+        // t = 1: ρ₁ = 1999 − 2·0.999/0.001 = 1 ≤ 5, so θ₁ = θ₀ − γ m/(1 − β₁) = θ₀ − γ g.
+        let p = run(
+            RAdamConfig::default().build().unwrap(),
+            &[1.0, 2.0],
+            &[&[0.5, -1.0]],
+            0.1,
+        );
+        assert_close(&p, &[0.95, 2.1], 1e-6);
+    }
+
+    #[test]
+    fn matches_f64_reference_through_the_rectified_phase() {
+        let p0 = values(17, 9, 1.0);
+        let grads: Vec<Vec<f32>> = (0..9).map(|s| values(17, 80 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        for (wd, decoupled) in [(0.0, false), (0.1, false), (0.1, true)] {
+            let cfg = RAdamConfig {
+                weight_decay: wd,
+                decoupled_weight_decay: decoupled,
+                ..Default::default()
+            };
+            let got = run(cfg.build().unwrap(), &p0, &refs, 0.01);
+            let (b1, b2) = (0.9f64, 0.999f64);
+            let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+            let mut p: Vec<f64> = p0.iter().map(|&x| f64::from(x)).collect();
+            let (mut m, mut v) = (vec![0.0f64; p.len()], vec![0.0f64; p.len()]);
+            let mut rectified_steps = 0;
+            for (t, g) in grads.iter().enumerate() {
+                let t = (t + 1) as i32;
+                let rho = rho_inf - 2.0 * f64::from(t) * b2.powi(t) / (1.0 - b2.powi(t));
+                for i in 0..p.len() {
+                    let mut gi = f64::from(g[i]);
+                    if decoupled {
+                        p[i] *= 1.0 - 0.01 * wd;
+                    } else {
+                        gi += wd * p[i];
+                    }
+                    m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                    v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                    let mhat = m[i] / (1.0 - b1.powi(t));
+                    if rho > 5.0 {
+                        let r = ((rho - 4.0) * (rho - 2.0) * rho_inf
+                            / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+                            .sqrt();
+                        let l = (1.0 - b2.powi(t)).sqrt() / (v[i].sqrt() + 1e-8);
+                        p[i] -= 0.01 * mhat * l * r;
+                    } else {
+                        p[i] -= 0.01 * mhat;
+                    }
+                }
+                rectified_steps += i32::from(rho > 5.0);
+            }
+            assert!(
+                rectified_steps >= 2,
+                "the test must reach the rectified phase"
+            );
+            assert_close(&got, &p, 2e-5);
+        }
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: RAdamConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(RAdamConfig {
+                lr: -1.0,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(RAdamConfig {
+                eps: -1e-8,
+                ..Default::default()
+            }),
+            "eps"
+        );
+        assert_eq!(
+            bad(RAdamConfig {
+                betas: [-0.1, 0.999],
+                ..Default::default()
+            }),
+            "betas[0]"
+        );
+        assert_eq!(
+            bad(RAdamConfig {
+                weight_decay: -1.0,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        // betas[1] = 0.9 reaches ρₜ > 5 within the four steps of the check.
+        for cfg in [
+            RAdamConfig::default(),
+            RAdamConfig {
+                betas: [0.9, 0.5],
+                weight_decay: 0.1,
+                maximize: true,
+                ..Default::default()
+            },
+            RAdamConfig {
+                betas: [0.9, 0.5],
+                weight_decay: 0.1,
+                decoupled_weight_decay: true,
+                ..Default::default()
+            },
+        ] {
+            let rule = cfg.build().unwrap();
+            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
+                r.step_impl(p, g, s, t, lr, false)
+            });
+        }
+    }
+}

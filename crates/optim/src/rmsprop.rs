@@ -1,0 +1,483 @@
+//! RMSprop (Hinton, 2012), optionally centered (Graves, 2013) and with momentum —
+//! `torch.optim.RMSprop`.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign};
+use crate::optimizer::check_len;
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`RmsProp`], with torch's keyword names; defaults match
+/// `torch.optim.RMSprop` (`lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+/// centered=False, maximize=False`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RmsPropConfig {
+    /// Learning rate γ (default 1e-2).
+    pub lr: f64,
+    /// Smoothing constant α of the running averages (default 0.99).
+    pub alpha: f64,
+    /// ε added to the denominator, outside the square root (default 1e-8).
+    pub eps: f64,
+    /// L2 penalty λ added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// Momentum factor μ (default 0: no momentum buffer).
+    pub momentum: f64,
+    /// Centered RMSprop: normalise by an estimate of the variance (default false).
+    pub centered: bool,
+    /// Maximise the objective instead (default false).
+    pub maximize: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-2,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            maximize: false,
+        }
+    }
+}
+
+impl RmsPropConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "rmsprop";
+    /// Hyperparameters, in torch's signature order.
+    pub const HPARAMS: &'static [Hparam] = &[
+        Hparam::new("lr", Kind::Float, "learning rate"),
+        Hparam::new(
+            "alpha",
+            Kind::Float,
+            "smoothing constant of the running averages",
+        ),
+        Hparam::new("eps", Kind::Float, "term added to the denominator"),
+        Hparam::new(
+            "weight_decay",
+            Kind::Float,
+            "L2 penalty added to the gradient",
+        ),
+        Hparam::new("momentum", Kind::Float, "momentum factor (0: none)"),
+        Hparam::new(
+            "centered",
+            Kind::Bool,
+            "normalise by the estimated variance",
+        ),
+        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+    ];
+
+    /// torch's checks (`lr`, `momentum`, `weight_decay`, `alpha` >= 0) and `eps > 0`.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let c = Check(Self::NAME);
+        c.non_negative("lr", self.lr)?;
+        c.positive("eps", self.eps)?;
+        c.non_negative("momentum", self.momentum)?;
+        c.non_negative("weight_decay", self.weight_decay)?;
+        c.non_negative("alpha", self.alpha)
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<RmsProp, OptimError> {
+        self.validate()?;
+        Ok(RmsProp {
+            alpha: self.alpha,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            momentum: self.momentum,
+            centered: self.centered,
+            maximize: self.maximize,
+        })
+    }
+}
+
+/// RMSprop as `torch.optim.RMSprop` (`_single_tensor_rmsprop`). One step:
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f
+/// g ← g + λ θ                          (weight_decay λ ≠ 0)
+/// v ← α v + (1 − α) g²
+/// if centered: ḡ ← lerp(ḡ, g, 1 − α);  d ← √(v − ḡ²) + ε
+/// else:        d ← √v + ε
+/// if μ > 0:    b ← μ b + g / d;  θ ← θ − γ b
+/// else:        θ ← θ − γ g / d
+/// ```
+///
+/// Source: Hinton, Srivastava & Swersky (2012), "Neural Networks for Machine Learning",
+/// lecture 6e; centered form: Graves (2013), "Generating Sequences With Recurrent Neural
+/// Networks".
+#[derive(Clone, Debug, PartialEq)]
+pub struct RmsProp {
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
+    pub centered: bool,
+    pub maximize: bool,
+}
+
+/// State of [`RmsProp`]: torch's `square_avg`, `momentum_buffer` (empty without momentum) and
+/// `grad_avg` (empty unless centered).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RmsPropState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub square_avg: Vec<f32>,
+    #[serde(with = "crate::ops::f32_bits")]
+    pub momentum_buffer: Vec<f32>,
+    #[serde(with = "crate::ops::f32_bits")]
+    pub grad_avg: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    sign: f32,
+    weight_decay: f32,
+    alpha: f32,
+    one_minus_alpha: f32,
+    lerp: Lerp,
+    eps: f32,
+    momentum: f32,
+    neg_lr: f32,
+}
+
+/// The gradient after maximize and weight decay, and the new square average.
+#[inline(always)]
+fn grad_and_square<const L2: bool>(p: f32, g: f32, v: f32, c: &Coeffs) -> (f32, f32) {
+    let mut d = g * c.sign;
+    if L2 {
+        d = add_alpha(d, p, c.weight_decay);
+    }
+    (d, addcmul(v * c.alpha, c.one_minus_alpha, d, d))
+}
+
+#[inline(always)]
+fn body<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) {
+    let n = p.len();
+    let (g, v) = (&g[..n], &mut v[..n]);
+    for i in 0..n {
+        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
+        v[i] = vi;
+        let avg = vi.sqrt() + c.eps;
+        p[i] = addcdiv(p[i], c.neg_lr, d, avg);
+    }
+}
+
+#[inline(always)]
+fn body_momentum<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    b: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, v, b) = (&g[..n], &mut v[..n], &mut b[..n]);
+    for i in 0..n {
+        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
+        v[i] = vi;
+        let avg = vi.sqrt() + c.eps;
+        let bi = addcdiv(b[i] * c.momentum, 1.0, d, avg);
+        b[i] = bi;
+        p[i] = add_alpha(p[i], bi, c.neg_lr);
+    }
+}
+
+#[inline(always)]
+fn body_centered<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    ga: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, v, ga) = (&g[..n], &mut v[..n], &mut ga[..n]);
+    for i in 0..n {
+        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
+        v[i] = vi;
+        let gai = c.lerp.apply(ga[i], d);
+        ga[i] = gai;
+        let avg = addcmul(vi, -1.0, gai, gai).sqrt() + c.eps;
+        p[i] = addcdiv(p[i], c.neg_lr, d, avg);
+    }
+}
+
+#[inline(always)]
+fn body_centered_momentum<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    ga: &mut [f32],
+    b: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, v, ga, b) = (&g[..n], &mut v[..n], &mut ga[..n], &mut b[..n]);
+    for i in 0..n {
+        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
+        v[i] = vi;
+        let gai = c.lerp.apply(ga[i], d);
+        ga[i] = gai;
+        let avg = addcmul(vi, -1.0, gai, gai).sqrt() + c.eps;
+        let bi = addcdiv(b[i] * c.momentum, 1.0, d, avg);
+        b[i] = bi;
+        p[i] = add_alpha(p[i], bi, c.neg_lr);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) {
+    body::<L2>(p, g, v, c);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel_momentum<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    b: &mut [f32],
+    c: Coeffs,
+) {
+    body_momentum::<L2>(p, g, v, b, c);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel_centered<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    ga: &mut [f32],
+    c: Coeffs,
+) {
+    body_centered::<L2>(p, g, v, ga, c);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn kernel_centered_momentum<const L2: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    ga: &mut [f32],
+    b: &mut [f32],
+    c: Coeffs,
+) {
+    body_centered_momentum::<L2>(p, g, v, ga, b, c);
+}
+
+impl RmsProp {
+    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut RmsPropState, lr: f64, dispatch: bool) {
+        let c = Coeffs {
+            sign: grad_sign(self.maximize),
+            weight_decay: self.weight_decay as f32,
+            alpha: self.alpha as f32,
+            one_minus_alpha: (1.0 - self.alpha) as f32,
+            lerp: Lerp::new(1.0 - self.alpha),
+            eps: self.eps as f32,
+            momentum: self.momentum as f32,
+            neg_lr: (-lr) as f32,
+        };
+        let l2 = self.weight_decay != 0.0;
+        let momentum = self.momentum > 0.0;
+        let RmsPropState {
+            square_avg: v,
+            momentum_buffer: b,
+            grad_avg: ga,
+        } = st;
+        match (self.centered, momentum, dispatch) {
+            (false, false, true) => dispatch_flags!(kernel [] [l2] (p, g, v, c)),
+            (false, false, false) => dispatch_flags!(body [] [l2] (p, g, v, c)),
+            (false, true, true) => dispatch_flags!(kernel_momentum [] [l2] (p, g, v, b, c)),
+            (false, true, false) => dispatch_flags!(body_momentum [] [l2] (p, g, v, b, c)),
+            (true, false, true) => dispatch_flags!(kernel_centered [] [l2] (p, g, v, ga, c)),
+            (true, false, false) => dispatch_flags!(body_centered [] [l2] (p, g, v, ga, c)),
+            (true, true, true) => {
+                dispatch_flags!(kernel_centered_momentum [] [l2] (p, g, v, ga, b, c));
+            }
+            (true, true, false) => {
+                dispatch_flags!(body_centered_momentum [] [l2] (p, g, v, ga, b, c));
+            }
+        }
+    }
+}
+
+impl UpdateRule for RmsProp {
+    type State = RmsPropState;
+    const NAME: &'static str = RmsPropConfig::NAME;
+
+    fn init_state(&self, n: usize) -> RmsPropState {
+        RmsPropState {
+            square_avg: vec![0.0; n],
+            momentum_buffer: vec![0.0; if self.momentum > 0.0 { n } else { 0 }],
+            grad_avg: vec![0.0; if self.centered { n } else { 0 }],
+        }
+    }
+
+    fn check_state(&self, state: &RmsPropState, n: usize) -> Result<(), OptimError> {
+        check_len(Self::NAME, "square_avg", &state.square_avg, n)?;
+        let m = if self.momentum > 0.0 { n } else { 0 };
+        check_len(Self::NAME, "momentum_buffer", &state.momentum_buffer, m)?;
+        check_len(
+            Self::NAME,
+            "grad_avg",
+            &state.grad_avg,
+            if self.centered { n } else { 0 },
+        )
+    }
+
+    fn apply(
+        &self,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut RmsPropState,
+        _step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+
+    #[test]
+    fn defaults_match_torch() {
+        assert_eq!(
+            RmsPropConfig::default(),
+            RmsPropConfig {
+                lr: 1e-2,
+                alpha: 0.99,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                momentum: 0.0,
+                centered: false,
+                maximize: false
+            }
+        );
+    }
+
+    #[test]
+    fn first_step_by_hand() {
+        // v₁ = 0.01·g² → √v₁ = 0.1|g|; θ₁ = θ₀ − γ g / (0.1|g| + ε) ≈ θ₀ − 10 γ sign(g).
+        let rule = RmsPropConfig::default().build().unwrap();
+        let p = run(rule, &[1.0, 1.0], &[&[0.5, -4.0]], 0.01);
+        assert_close(
+            &p,
+            &[
+                1.0 - 0.01 * 0.5 / (0.05 + 1e-8),
+                1.0 + 0.01 * 4.0 / (0.4 + 1e-8),
+            ],
+            1e-6,
+        );
+        // Centered: ḡ₁ = 0.01 g, v₁ − ḡ₁² = 0.01 g² − 1e-4 g² = 0.0099 g².
+        let cfg = RmsPropConfig {
+            centered: true,
+            ..Default::default()
+        };
+        let p = run(cfg.build().unwrap(), &[1.0], &[&[0.5]], 0.01);
+        assert_close(
+            &p,
+            &[1.0 - 0.01 * 0.5 / ((0.0099f64 * 0.25).sqrt() + 1e-8)],
+            1e-6,
+        );
+    }
+
+    #[test]
+    fn matches_f64_reference_all_options() {
+        let p0 = values(31, 7, 1.0);
+        let grads: Vec<Vec<f32>> = (0..6).map(|s| values(31, 60 + s, 1.0)).collect();
+        let refs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        for (centered, momentum) in [(false, 0.0), (false, 0.9), (true, 0.0), (true, 0.9)] {
+            let cfg = RmsPropConfig {
+                centered,
+                momentum,
+                weight_decay: 0.1,
+                alpha: 0.9,
+                ..Default::default()
+            };
+            let got = run(cfg.build().unwrap(), &p0, &refs, 0.01);
+            let mut p: Vec<f64> = p0.iter().map(|&x| f64::from(x)).collect();
+            let (mut v, mut ga, mut b) = (
+                vec![0.0f64; p.len()],
+                vec![0.0f64; p.len()],
+                vec![0.0f64; p.len()],
+            );
+            for g in &grads {
+                for i in 0..p.len() {
+                    let gi = f64::from(g[i]) + 0.1 * p[i];
+                    v[i] = 0.9 * v[i] + 0.1 * gi * gi;
+                    ga[i] = 0.9 * ga[i] + 0.1 * gi;
+                    let var = if centered { v[i] - ga[i] * ga[i] } else { v[i] };
+                    let avg = var.sqrt() + 1e-8;
+                    if momentum > 0.0 {
+                        b[i] = momentum * b[i] + gi / avg;
+                        p[i] -= 0.01 * b[i];
+                    } else {
+                        p[i] -= 0.01 * gi / avg;
+                    }
+                }
+            }
+            assert_close(&got, &p, 5e-5);
+        }
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: RmsPropConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(RmsPropConfig {
+                lr: -1.0,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(RmsPropConfig {
+                eps: 0.0,
+                ..Default::default()
+            }),
+            "eps"
+        );
+        assert_eq!(
+            bad(RmsPropConfig {
+                momentum: -0.5,
+                ..Default::default()
+            }),
+            "momentum"
+        );
+        assert_eq!(
+            bad(RmsPropConfig {
+                weight_decay: -1.0,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+        assert_eq!(
+            bad(RmsPropConfig {
+                alpha: -0.1,
+                ..Default::default()
+            }),
+            "alpha"
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        for (centered, momentum) in [(false, 0.0), (false, 0.9), (true, 0.0), (true, 0.9)] {
+            let cfg = RmsPropConfig {
+                centered,
+                momentum,
+                weight_decay: 0.01,
+                maximize: centered,
+                ..Default::default()
+            };
+            let rule = cfg.build().unwrap();
+            assert_dispatch_identical(&rule, |r, p, g, s, _t, lr| r.step_impl(p, g, s, lr, false));
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! Stochastic gradient descent with optional (Nesterov) momentum — `torch.optim.SGD`.
+
+use multiversion::multiversion;
+use serde::{Deserialize, Serialize};
+
+use crate::hparam::{Check, Hparam, Kind};
+use crate::ops::{add_alpha, dispatch_flags, grad_sign};
+use crate::{OptimError, UpdateRule};
+
+/// Hyperparameters of [`Sgd`], with torch's keyword names; defaults match `torch.optim.SGD`
+/// (torch ≥ 2.2: `lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+/// maximize=False`).
+///
+/// GD, SGD and mini-batch SGD are all this optimizer: the training loop decides the batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SgdConfig {
+    /// Learning rate γ (default 1e-3).
+    pub lr: f64,
+    /// Momentum factor μ (default 0: no momentum buffer).
+    pub momentum: f64,
+    /// Dampening τ of the momentum (default 0).
+    pub dampening: f64,
+    /// L2 penalty λ added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// Nesterov momentum (default false); needs `momentum > 0` and `dampening == 0`.
+    pub nesterov: bool,
+    /// Maximise the objective instead (default false).
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+impl SgdConfig {
+    /// YAML name.
+    pub const NAME: &'static str = "sgd";
+    /// Hyperparameters, in torch's signature order.
+    pub const HPARAMS: &'static [Hparam] = &[
+        Hparam::new("lr", Kind::Float, "learning rate"),
+        Hparam::new("momentum", Kind::Float, "momentum factor (0: plain SGD)"),
+        Hparam::new("dampening", Kind::Float, "dampening of the momentum"),
+        Hparam::new(
+            "weight_decay",
+            Kind::Float,
+            "L2 penalty added to the gradient",
+        ),
+        Hparam::new("nesterov", Kind::Bool, "Nesterov momentum"),
+        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+    ];
+
+    /// torch's checks (`lr >= 0`, `momentum >= 0`, `weight_decay >= 0`, Nesterov needs
+    /// `momentum > 0` and `dampening == 0`), plus finiteness.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let c = Check(Self::NAME);
+        c.non_negative("lr", self.lr)?;
+        c.non_negative("momentum", self.momentum)?;
+        c.finite("dampening", self.dampening)?;
+        c.non_negative("weight_decay", self.weight_decay)?;
+        if self.nesterov {
+            if self.momentum <= 0.0 {
+                return Err(OptimError::InvalidHyperparameter {
+                    optimizer: Self::NAME,
+                    name: "momentum",
+                    value: format!("{}", self.momentum),
+                    allowed: "> 0 when nesterov = true",
+                });
+            }
+            if self.dampening != 0.0 {
+                return Err(OptimError::InvalidHyperparameter {
+                    optimizer: Self::NAME,
+                    name: "dampening",
+                    value: format!("{}", self.dampening),
+                    allowed: "0 when nesterov = true",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates and builds the rule.
+    pub fn build(&self) -> Result<Sgd, OptimError> {
+        self.validate()?;
+        let momentum = if self.momentum == 0.0 {
+            Momentum::None
+        } else if self.nesterov {
+            Momentum::Nesterov {
+                momentum: self.momentum,
+            }
+        } else {
+            Momentum::Classic {
+                momentum: self.momentum,
+                dampening: self.dampening,
+            }
+        };
+        Ok(Sgd {
+            momentum,
+            weight_decay: self.weight_decay,
+            maximize: self.maximize,
+        })
+    }
+}
+
+/// The momentum variant of [`Sgd`]; Nesterov without momentum or with dampening cannot be
+/// written down.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Momentum {
+    /// Plain (stochastic) gradient descent.
+    None,
+    /// Heavy ball: `b ← μ b + (1 − τ) g` (`b ← g` at the first step), update with `b`.
+    Classic { momentum: f64, dampening: f64 },
+    /// Nesterov: `b ← μ b + g` (`b ← g` at the first step), update with `g + μ b`.
+    Nesterov { momentum: f64 },
+}
+
+/// SGD as `torch.optim.SGD` (`_single_tensor_sgd`), one step:
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f
+/// g ← g + λ θ                                 (weight_decay λ ≠ 0)
+/// b ← g at t = 1, else b ← μ b + (1 − τ) g    (momentum μ ≠ 0)
+/// g ← g + μ b if nesterov else b              (momentum μ ≠ 0)
+/// θ ← θ − γ g
+/// ```
+///
+/// torch's momentum differs from Sutskever et al. (2013), "On the importance of initialization
+/// and momentum in deep learning": the learning rate multiplies the buffer, not the gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sgd {
+    pub momentum: Momentum,
+    pub weight_decay: f64,
+    pub maximize: bool,
+}
+
+/// State of [`Sgd`]: torch's `momentum_buffer` (empty without momentum).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdState {
+    #[serde(with = "crate::ops::f32_bits")]
+    pub momentum_buffer: Vec<f32>,
+}
+
+#[derive(Clone, Copy)]
+struct Coeffs {
+    sign: f32,
+    weight_decay: f32,
+    neg_lr: f32,
+    momentum: f32,
+    one_minus_dampening: f32,
+}
+
+#[inline(always)]
+fn plain_body<const L2: bool>(p: &mut [f32], g: &[f32], c: Coeffs) {
+    let g = &g[..p.len()];
+    for (p, &g) in p.iter_mut().zip(g) {
+        let mut d = g * c.sign;
+        if L2 {
+            d = add_alpha(d, *p, c.weight_decay);
+        }
+        *p = add_alpha(*p, d, c.neg_lr);
+    }
+}
+
+#[inline(always)]
+fn momentum_body<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    buf: &mut [f32],
+    c: Coeffs,
+) {
+    let n = p.len();
+    let (g, buf) = (&g[..n], &mut buf[..n]);
+    for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+        let mut d = g * c.sign;
+        if L2 {
+            d = add_alpha(d, *p, c.weight_decay);
+        }
+        let nb = if FIRST {
+            d
+        } else {
+            add_alpha(*b * c.momentum, d, c.one_minus_dampening)
+        };
+        *b = nb;
+        let u = if NESTEROV {
+            add_alpha(d, nb, c.momentum)
+        } else {
+            nb
+        };
+        *p = add_alpha(*p, u, c.neg_lr);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn plain_kernel<const L2: bool>(p: &mut [f32], g: &[f32], c: Coeffs) {
+    plain_body::<L2>(p, g, c);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn momentum_kernel<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    buf: &mut [f32],
+    c: Coeffs,
+) {
+    momentum_body::<L2, FIRST, NESTEROV>(p, g, buf, c);
+}
+
+impl Sgd {
+    fn coeffs(&self, lr: f64) -> Coeffs {
+        let (momentum, dampening) = match self.momentum {
+            Momentum::None => (0.0, 0.0),
+            Momentum::Classic {
+                momentum,
+                dampening,
+            } => (momentum, dampening),
+            Momentum::Nesterov { momentum } => (momentum, 0.0),
+        };
+        Coeffs {
+            sign: grad_sign(self.maximize),
+            weight_decay: self.weight_decay as f32,
+            neg_lr: (-lr) as f32,
+            momentum: momentum as f32,
+            one_minus_dampening: (1.0 - dampening) as f32,
+        }
+    }
+
+    fn step_impl(
+        &self,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut SgdState,
+        step: u64,
+        lr: f64,
+        dispatch: bool,
+    ) {
+        let c = self.coeffs(lr);
+        let l2 = self.weight_decay != 0.0;
+        let first = step <= 1;
+        match (self.momentum, dispatch) {
+            (Momentum::None, true) => dispatch_flags!(plain_kernel [] [l2] (p, g, c)),
+            (Momentum::None, false) => dispatch_flags!(plain_body [] [l2] (p, g, c)),
+            (_, true) => {
+                let nesterov = matches!(self.momentum, Momentum::Nesterov { .. });
+                let b = &mut st.momentum_buffer;
+                dispatch_flags!(momentum_kernel [] [l2, first, nesterov] (p, g, b, c));
+            }
+            (_, false) => {
+                let nesterov = matches!(self.momentum, Momentum::Nesterov { .. });
+                let b = &mut st.momentum_buffer;
+                dispatch_flags!(momentum_body [] [l2, first, nesterov] (p, g, b, c));
+            }
+        }
+    }
+}
+
+impl UpdateRule for Sgd {
+    type State = SgdState;
+    const NAME: &'static str = SgdConfig::NAME;
+
+    fn init_state(&self, n: usize) -> SgdState {
+        let len = if self.momentum == Momentum::None {
+            0
+        } else {
+            n
+        };
+        SgdState {
+            momentum_buffer: vec![0.0; len],
+        }
+    }
+
+    fn check_state(&self, state: &SgdState, n: usize) -> Result<(), OptimError> {
+        crate::optimizer::check_len(
+            Self::NAME,
+            "momentum_buffer",
+            &state.momentum_buffer,
+            self.init_state(n).momentum_buffer.len(),
+        )
+    }
+
+    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut SgdState, step: u64, lr: f64) {
+        self.step_impl(params, grads, state, step, lr, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run};
+
+    fn sgd(hp: SgdConfig) -> Sgd {
+        hp.build().unwrap()
+    }
+
+    #[test]
+    fn defaults_match_torch() {
+        assert_eq!(
+            SgdConfig::default(),
+            SgdConfig {
+                lr: 1e-3,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+                maximize: false
+            }
+        );
+    }
+
+    #[test]
+    fn plain_step_by_hand() {
+        // θ − γ g: 1 − 0.1·0.5 = 0.95, −2 − 0.1·(−0.25) = −1.975.
+        let p = run(
+            sgd(SgdConfig::default()),
+            &[1.0, -2.0],
+            &[&[0.5, -0.25]],
+            0.1,
+        );
+        assert_close(&p, &[0.95, -1.975], 1e-7);
+        // maximize ascends: 1 + 0.1·0.5.
+        let hp = SgdConfig {
+            maximize: true,
+            ..Default::default()
+        };
+        assert_close(&run(sgd(hp), &[1.0], &[&[0.5]], 0.1), &[1.05], 1e-7);
+        // weight decay: g + λθ = 1 + 0.1·1 = 1.1 → 1 − 0.11.
+        let hp = SgdConfig {
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        assert_close(&run(sgd(hp), &[1.0], &[&[1.0]], 0.1), &[0.89], 1e-7);
+    }
+
+    #[test]
+    fn momentum_two_steps_by_hand() {
+        let g: [&[f32]; 2] = [&[1.0], &[0.5]];
+        // b₁ = g₁ = 1, θ₁ = 0.9; b₂ = 0.9 + 0.5 = 1.4, θ₂ = 0.9 − 0.14.
+        let hp = SgdConfig {
+            momentum: 0.9,
+            ..Default::default()
+        };
+        assert_close(&run(sgd(hp), &[1.0], &g, 0.1), &[0.76], 1e-6);
+        // Dampening only from the second step: b₂ = 0.9 + 0.5·0.5 = 1.15.
+        let hp = SgdConfig {
+            momentum: 0.9,
+            dampening: 0.5,
+            ..Default::default()
+        };
+        assert_close(&run(sgd(hp), &[1.0], &g, 0.1), &[0.785], 1e-6);
+        // Nesterov: step 1 uses g + μ b = 1.9 → 0.81; step 2: b = 1.4, 0.5 + 1.26 = 1.76.
+        let hp = SgdConfig {
+            momentum: 0.9,
+            nesterov: true,
+            ..Default::default()
+        };
+        assert_close(&run(sgd(hp), &[1.0], &g, 0.1), &[0.634], 1e-6);
+    }
+
+    #[test]
+    fn validation_errors_name_the_parameter() {
+        let bad = |hp: SgdConfig| invalid_name(hp.validate().unwrap_err());
+        assert_eq!(
+            bad(SgdConfig {
+                lr: -0.1,
+                ..Default::default()
+            }),
+            "lr"
+        );
+        assert_eq!(
+            bad(SgdConfig {
+                momentum: -0.1,
+                ..Default::default()
+            }),
+            "momentum"
+        );
+        assert_eq!(
+            bad(SgdConfig {
+                weight_decay: -1.0,
+                ..Default::default()
+            }),
+            "weight_decay"
+        );
+        assert_eq!(
+            bad(SgdConfig {
+                dampening: f64::NAN,
+                ..Default::default()
+            }),
+            "dampening"
+        );
+        assert_eq!(
+            bad(SgdConfig {
+                nesterov: true,
+                ..Default::default()
+            }),
+            "momentum"
+        );
+        let hp = SgdConfig {
+            nesterov: true,
+            momentum: 0.9,
+            dampening: 0.1,
+            ..Default::default()
+        };
+        assert_eq!(bad(hp), "dampening");
+        let e = SgdConfig {
+            lr: -0.1,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid sgd hyperparameter `lr` = -0.1: must be >= 0 and finite"
+        );
+    }
+
+    #[test]
+    fn invalid_combinations_are_unrepresentable() {
+        let hp = SgdConfig {
+            momentum: 0.9,
+            nesterov: true,
+            ..Default::default()
+        };
+        assert_eq!(sgd(hp).momentum, Momentum::Nesterov { momentum: 0.9 });
+        assert_eq!(sgd(SgdConfig::default()).momentum, Momentum::None);
+        assert!(
+            sgd(SgdConfig::default())
+                .init_state(5)
+                .momentum_buffer
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_are_bit_identical_to_baseline() {
+        for hp in [
+            SgdConfig::default(),
+            SgdConfig {
+                weight_decay: 0.1,
+                maximize: true,
+                ..Default::default()
+            },
+            SgdConfig {
+                momentum: 0.9,
+                dampening: 0.2,
+                weight_decay: 0.01,
+                ..Default::default()
+            },
+            SgdConfig {
+                momentum: 0.9,
+                nesterov: true,
+                ..Default::default()
+            },
+        ] {
+            assert_dispatch_identical(&sgd(hp), |r, p, g, s, t, lr| {
+                r.step_impl(p, g, s, t, lr, false)
+            });
+        }
+    }
+}
