@@ -1,1 +1,302 @@
-//! (in progress)
+//! `optbench report DIR`: Markdown and LaTeX (booktabs) tables from `runs.parquet`.
+//!
+//! One table per problem variant, one row per optimizer: its selected configuration (the best
+//! mean `select_by` value over the seeds that finished ok; configurations with diverged or failed
+//! seeds rank after those without), then over that configuration's ok seeds the final train
+//! loss, final test loss and final test accuracy as mean ± sample standard deviation (n − 1),
+//! the number of diverged runs among *all* the optimizer's runs on the problem (`k/N`), the mean
+//! wall time per run, and the optimizer's rank (1 = best, same order as the selection). The
+//! best value of each numeric column is bold. Numbers have three significant digits.
+
+use crate::plot::data::{self, DataError, ProblemGroup, Run, SelectBy, Status, Summary};
+use crate::plot::style::{Palette, short_number};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Why a report could not be written; names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("{path} holds no runs to report")]
+    NoRuns { path: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The files written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportFiles {
+    pub markdown: PathBuf,
+    pub latex: PathBuf,
+}
+
+/// One optimizer's row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub rank: usize,
+    pub optimizer: String,
+    /// Label of the selected configuration (with its batch size when the problem has several).
+    pub config: String,
+    /// Seeds of the selected configuration that finished ok / all its seeds.
+    pub ok_seeds: usize,
+    pub seeds: usize,
+    pub train_loss: Option<Summary>,
+    pub test_loss: Option<Summary>,
+    pub test_accuracy: Option<Summary>,
+    /// Diverged runs among all the optimizer's runs on this problem, and their number.
+    pub diverged: usize,
+    pub runs: usize,
+    pub wall_time_s: Option<Summary>,
+}
+
+/// A table: a problem variant and its rows, by rank.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub problem: String,
+    pub rows: Vec<Row>,
+}
+
+/// Builds the tables from the runs of a results folder.
+pub fn tables(runs: &[Run], select_by: SelectBy) -> Vec<Table> {
+    let palette = Palette::new(runs.iter().map(|r| r.optimizer.as_str()));
+    let groups = data::group_runs(runs, &palette);
+    groups.iter().map(|g| table(g, runs, select_by)).collect()
+}
+
+fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
+    let several_batches = g.batch_sizes().len() > 1;
+    let mut best = data::best_per_optimizer(g, runs, by);
+    best.sort_by(|&a, &b| {
+        data::compare_scores(
+            data::config_score(&g.configs[a], runs, by),
+            data::config_score(&g.configs[b], runs, by),
+            by.higher_is_better(),
+        )
+    });
+    let rows = best
+        .iter()
+        .enumerate()
+        .map(|(k, &ci)| {
+            let c = &g.configs[ci];
+            let ok: Vec<&Run> = c
+                .runs
+                .iter()
+                .map(|&i| &runs[i])
+                .filter(|r| r.status == Status::Ok)
+                .collect();
+            let all: Vec<&Run> = g
+                .configs
+                .iter()
+                .filter(|d| d.optimizer == c.optimizer)
+                .flat_map(|d| d.runs.iter().map(|&i| &runs[i]))
+                .collect();
+            let mut config = c.label.clone();
+            if several_batches && c.batch_size.is_finite() {
+                let _ = write!(config, ", batch {}", c.batch_size as u64);
+            }
+            Row {
+                rank: k + 1,
+                optimizer: c.optimizer.clone(),
+                config,
+                ok_seeds: ok.len(),
+                seeds: c.runs.len(),
+                train_loss: data::summarize(ok.iter().map(|r| r.final_train_loss)),
+                test_loss: data::summarize(ok.iter().map(|r| r.final_test_loss)),
+                test_accuracy: data::summarize(ok.iter().map(|r| r.final_test_accuracy)),
+                diverged: all.iter().filter(|r| r.status == Status::Diverged).count(),
+                runs: all.len(),
+                wall_time_s: data::summarize(c.runs.iter().map(|&i| runs[i].wall_time_s)),
+            }
+        })
+        .collect();
+    Table {
+        problem: g.title.clone(),
+        rows,
+    }
+}
+
+/// Index of the row with the best mean in a column (lowest, or highest if `max`).
+fn best_row(rows: &[Row], get: fn(&Row) -> Option<Summary>, max: bool) -> Option<usize> {
+    rows.iter()
+        .enumerate()
+        .filter_map(|(i, r)| get(r).map(|s| (i, s.mean)))
+        .min_by(|a, b| {
+            if max {
+                b.1.total_cmp(&a.1)
+            } else {
+                a.1.total_cmp(&b.1)
+            }
+        })
+        .map(|(i, _)| i)
+}
+
+type Getter = fn(&Row) -> Option<Summary>;
+const COLUMNS: [(&str, Getter, bool, bool); 4] = [
+    ("Train loss", |r| r.train_loss, false, true),
+    ("Test loss", |r| r.test_loss, false, true),
+    ("Test acc.", |r| r.test_accuracy, true, true),
+    ("Wall time (s)", |r| r.wall_time_s, false, false),
+];
+
+fn cell(s: Option<Summary>, with_std: bool, pm: &str) -> String {
+    match s {
+        None => "–".into(),
+        Some(s) if with_std => format!("{}{pm}{}", short_number(s.mean), short_number(s.std)),
+        Some(s) => short_number(s.mean),
+    }
+}
+
+/// Markdown text of the tables.
+pub fn markdown(tables: &[Table], by: SelectBy) -> String {
+    let mut out = String::from("# Results\n\n");
+    let _ = writeln!(
+        out,
+        "Per problem and optimizer: the configuration with the best mean {} over its seeds (configurations with diverged seeds rank last); final values as mean ± std over the seeds that finished; diverged runs counted over all of the optimizer's configurations; best value per column in bold.\n",
+        by.describe()
+    );
+    for t in tables {
+        let _ = writeln!(out, "## {}\n", t.problem);
+        let _ = writeln!(
+            out,
+            "| Rank | Optimizer | Configuration | Seeds ok | Train loss | Test loss | Test acc. | Diverged | Wall time (s) |"
+        );
+        let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
+        let bests: Vec<Option<usize>> = COLUMNS
+            .iter()
+            .map(|(_, g, max, _)| best_row(&t.rows, *g, *max))
+            .collect();
+        for (i, r) in t.rows.iter().enumerate() {
+            let cols: Vec<String> = COLUMNS
+                .iter()
+                .zip(&bests)
+                .map(|((_, g, _, std), b)| {
+                    let c = cell(g(r), *std, " ± ");
+                    if *b == Some(i) { format!("**{c}**") } else { c }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {}/{} | {} |",
+                r.rank,
+                r.optimizer,
+                r.config.replace('|', "\\|"),
+                r.ok_seeds,
+                r.seeds,
+                cols[0],
+                cols[1],
+                cols[2],
+                r.diverged,
+                r.runs,
+                cols[3]
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn tex_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '~' => o.push_str("\\textasciitilde{}"),
+            '^' => o.push_str("\\textasciicircum{}"),
+            '–' => o.push_str("--"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// LaTeX text of the tables (needs `\usepackage{booktabs}`).
+pub fn latex(tables: &[Table], by: SelectBy) -> String {
+    let mut out = String::from("% Generated by optbench report; needs \\usepackage{booktabs}.\n");
+    for t in tables {
+        let bests: Vec<Option<usize>> = COLUMNS
+            .iter()
+            .map(|(_, g, max, _)| best_row(&t.rows, *g, *max))
+            .collect();
+        let _ = writeln!(out, "\\begin{{table}}[t]\n\\centering\n\\small");
+        let _ = writeln!(
+            out,
+            "\\caption{{{}: best configuration per optimizer by mean {}; mean $\\pm$ std over seeds; best in bold.}}",
+            tex_escape(&t.problem),
+            by.describe()
+        );
+        let _ = writeln!(out, "\\begin{{tabular}}{{rllrrrrrr}}\n\\toprule");
+        let _ = writeln!(
+            out,
+            "Rank & Optimizer & Configuration & Seeds ok & Train loss & Test loss & Test acc. & Diverged & Wall time (s) \\\\\n\\midrule"
+        );
+        for (i, r) in t.rows.iter().enumerate() {
+            let cols: Vec<String> = COLUMNS
+                .iter()
+                .zip(&bests)
+                .map(|((_, g, _, std), b)| {
+                    let c = tex_escape(&cell(g(r), *std, " ± ")).replace(" ± ", " $\\pm$ ");
+                    if *b == Some(i) {
+                        format!("\\textbf{{{c}}}")
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} & {} & {} & {}/{} & {} & {} & {} & {}/{} & {} \\\\",
+                r.rank,
+                tex_escape(&r.optimizer),
+                tex_escape(&r.config),
+                r.ok_seeds,
+                r.seeds,
+                cols[0],
+                cols[1],
+                cols[2],
+                r.diverged,
+                r.runs,
+                cols[3]
+            );
+        }
+        let _ = writeln!(out, "\\bottomrule\n\\end{{tabular}}\n\\end{{table}}\n");
+    }
+    out
+}
+
+/// Writes `report.md` and `report.tex` into `dir`, selecting by final train loss.
+pub fn write_report(dir: &Path) -> Result<ReportFiles, ReportError> {
+    write_report_with(dir, SelectBy::FinalTrainLoss)
+}
+
+/// Writes `report.md` and `report.tex` into `dir`, selecting configurations by `select_by`.
+pub fn write_report_with(dir: &Path, select_by: SelectBy) -> Result<ReportFiles, ReportError> {
+    let runs = data::read_runs(dir)?;
+    if runs.is_empty() {
+        return Err(ReportError::NoRuns {
+            path: dir.join("runs.parquet"),
+        });
+    }
+    let t = tables(&runs, select_by);
+    let files = ReportFiles {
+        markdown: dir.join("report.md"),
+        latex: dir.join("report.tex"),
+    };
+    for (path, text) in [
+        (&files.markdown, markdown(&t, select_by)),
+        (&files.latex, latex(&t, select_by)),
+    ] {
+        std::fs::write(path, text).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(files)
+}

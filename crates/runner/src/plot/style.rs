@@ -1,0 +1,273 @@
+//! Figure sizes, the bundled font, colours, dash patterns, markers and tick labels.
+//!
+//! Sizes: PNGs are rendered at 300 dpi; a `column` figure is 3.5 in (1050 px) wide, a `page`
+//! figure 7 in (2100 px). SVGs use the same user units, so text scales with the figure when a
+//! paper includes it at column or page width: body text is 8 pt (33 px at 300 dpi), tick labels
+//! 7 pt, titles 9 pt.
+//!
+//! Colours follow the Okabe–Ito palette (safe for colour-blind readers) and are assigned to
+//! optimizer *names* in a fixed order ([`OPTIMIZER_ORDER`], then unknown names alphabetically),
+//! so `adam` has the same colour in every figure of a results folder. Each optimizer also gets
+//! its own marker shape and the configurations of one optimizer differ by dash pattern and shade,
+//! so figures read in grayscale.
+
+use plotters::style::{FontStyle, RGBColor};
+use std::sync::OnceLock;
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`), compiled in so
+/// text renders on machines without system fonts and without fontconfig.
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// Font family name the bundled font is registered under (also what SVG text asks for).
+pub const FONT: &str = "sans-serif";
+
+/// Registers the bundled font with plotters once; `false` if the font bytes were rejected.
+pub fn register_font() -> bool {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    *DONE.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, DEJAVU_SANS).is_ok()
+    })
+}
+
+/// Dots per inch of PNG output.
+pub const DPI: f64 = 300.0;
+
+/// Points to pixels at [`DPI`].
+pub fn pt(points: f64) -> f64 {
+    points / 72.0 * DPI
+}
+
+/// Body text size in pixels (8 pt).
+pub fn text_px() -> f64 {
+    pt(8.0)
+}
+
+/// Tick label size in pixels (7 pt).
+pub fn tick_px() -> f64 {
+    pt(7.0)
+}
+
+/// Title size in pixels (9 pt).
+pub fn title_px() -> f64 {
+    pt(9.0)
+}
+
+/// Okabe–Ito colours (black last: it is used for the 8th optimizer).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(180, 160, 0),   // dark yellow (Okabe–Ito yellow darkened for white paper)
+    RGBColor(0, 0, 0),       // black
+];
+
+/// Optimizers in the order they get colours; names not listed follow alphabetically.
+pub const OPTIMIZER_ORDER: [&str; 14] = [
+    "sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion",
+    "amsgrad", "lamb", "lars", "rprop",
+];
+
+/// Marker shapes, one per optimizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    Cross,
+    Plus,
+    InvTriangle,
+    Star,
+}
+
+const MARKERS: [Marker; 8] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+    Marker::Cross,
+    Marker::Plus,
+    Marker::InvTriangle,
+    Marker::Star,
+];
+
+/// Dash patterns, one per configuration of an optimizer: (dash, gap) in pixels, `None` = solid.
+pub const DASHES: [Option<(u32, u32)>; 5] = [
+    None,
+    Some((28, 14)),
+    Some((6, 10)),
+    Some((48, 14)),
+    Some((16, 8)),
+];
+
+/// How one line is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LineStyle {
+    pub color: RGBColor,
+    pub dash: Option<(u32, u32)>,
+    pub marker: Marker,
+}
+
+/// Assigns colours and markers to optimizer names in a stable order.
+#[derive(Clone, Debug)]
+pub struct Palette {
+    names: Vec<String>,
+}
+
+impl Palette {
+    /// A palette for these optimizer names (duplicates and order do not matter).
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+        names.sort_by(|a, b| {
+            let rank = |n: &str| {
+                OPTIMIZER_ORDER
+                    .iter()
+                    .position(|o| *o == n)
+                    .unwrap_or(usize::MAX)
+            };
+            rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+        });
+        names.dedup();
+        Palette { names }
+    }
+
+    /// Optimizer names in palette order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn index(&self, optimizer: &str) -> usize {
+        self.names.iter().position(|n| n == optimizer).unwrap_or(0)
+    }
+
+    /// The base colour of an optimizer.
+    pub fn color(&self, optimizer: &str) -> RGBColor {
+        PALETTE[self.index(optimizer) % PALETTE.len()]
+    }
+
+    /// Style of the `variant`-th configuration of `optimizer` in a figure: the optimizer's colour
+    /// (darker or lighter for later variants), its marker, and the variant's dash pattern.
+    pub fn style(&self, optimizer: &str, variant: usize) -> LineStyle {
+        let i = self.index(optimizer);
+        let base = PALETTE[i % PALETTE.len()];
+        // Shade: 0, -30 %, +35 %, -50 %, +55 % ... towards black / white, alternating.
+        let k = variant / DASHES.len();
+        let color = if k == 0 {
+            base
+        } else {
+            let amount = (0.3 + 0.1 * (k as f64 - 1.0)).min(0.7);
+            if k % 2 == 1 {
+                mix(base, RGBColor(0, 0, 0), amount)
+            } else {
+                mix(base, RGBColor(255, 255, 255), amount)
+            }
+        };
+        LineStyle {
+            color,
+            dash: DASHES[variant % DASHES.len()],
+            marker: MARKERS[i % MARKERS.len()],
+        }
+    }
+}
+
+/// Linear blend of two colours: `a + t (b − a)`.
+pub fn mix(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
+    let f = |x: u8, y: u8| {
+        (f64::from(x) + t * (f64::from(y) - f64::from(x)))
+            .round()
+            .clamp(0.0, 255.0) as u8
+    };
+    RGBColor(f(a.0, b.0), f(a.1, b.1), f(a.2, b.2))
+}
+
+/// Superscript digits for `10⁻³`-style labels.
+fn superscript(n: i64) -> String {
+    const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut s = String::new();
+    if n < 0 {
+        s.push('⁻');
+    }
+    for c in n.unsigned_abs().to_string().chars() {
+        s.push(SUP[c.to_digit(10).unwrap_or(0) as usize]);
+    }
+    s
+}
+
+/// Tick label of a value `v` on an axis; on a log axis `v` is log10 of the value.
+pub fn tick_label(v: f64, log: bool) -> String {
+    if log {
+        let r = v.round();
+        if (v - r).abs() < 1e-9 {
+            let e = r as i64;
+            return match e {
+                0 => "1".into(),
+                1 => "10".into(),
+                _ => format!("10{}", superscript(e)),
+            };
+        }
+        return short_number(10f64.powf(v));
+    }
+    short_number(v)
+}
+
+/// A compact number: at most 3 significant digits, scientific outside [1e-3, 1e5).
+pub fn short_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            format!("{v}")
+        };
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let e = a.log10().floor();
+        let m = v / 10f64.powf(e);
+        let ms = format!("{m:.2}");
+        let ms = ms.trim_end_matches('0').trim_end_matches('.');
+        return format!("{ms}e{}", e as i64);
+    }
+    let digits = (2 - a.log10().floor() as i64).clamp(0, 6) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn font_registers() {
+        assert!(register_font());
+    }
+
+    #[test]
+    fn palette_is_stable_and_ordered() {
+        let p = Palette::new(["adam", "zeta", "sgd", "adam"]);
+        assert_eq!(p.names(), ["sgd", "adam", "zeta"]);
+        assert_eq!(p.color("sgd"), PALETTE[0]);
+        assert_eq!(p.color("adam"), PALETTE[1]);
+        let q = Palette::new(["sgd", "zeta", "adam"]);
+        assert_eq!(q.color("zeta"), p.color("zeta"));
+        assert_ne!(p.style("adam", 0).dash, p.style("adam", 1).dash);
+        assert_ne!(p.style("adam", 0).marker, p.style("sgd", 0).marker);
+    }
+
+    #[test]
+    fn tick_labels() {
+        assert_eq!(tick_label(-3.0, true), "10⁻³");
+        assert_eq!(tick_label(0.0, true), "1");
+        assert_eq!(tick_label(2.0, true), "10²");
+        assert_eq!(short_number(0.5), "0.5");
+        assert_eq!(short_number(1234.0), "1234");
+        assert_eq!(short_number(2.0e-5), "2e-5");
+        assert_eq!(short_number(0.125), "0.125");
+    }
+}

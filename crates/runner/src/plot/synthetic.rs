@@ -1,0 +1,331 @@
+//! Synthetic results folders in the exact Parquet schema of DESIGN.md §5 (see `results.rs`),
+//! for tests and for timing the figures on large folders without running a sweep.
+//!
+//! The runs are a grid of two problems (`rosenbrock`, two parameters with `x0, x1`, and
+//! `logistic_regression` on `synthetic_classification` at batch sizes 800 = full, 1 and 32)
+//! × four optimizers (`sgd, adam, rmsprop, adagrad`) × learning rates × seeds. Losses decay
+//! exponentially at a rate proportional to `lr / lr*` (an optimizer-specific good rate) and
+//! diverge (status `diverged`, final values null) when `lr > 5 lr*`. The values are made up; only
+//! the schema and the shapes are meant to be realistic.
+
+use polars::prelude::*;
+use std::fs::File;
+use std::path::Path;
+
+/// Size of a synthetic folder.
+#[derive(Clone, Copy, Debug)]
+pub struct Synthetic {
+    /// Number of runs (rows of runs.parquet).
+    pub runs: usize,
+    /// Metric rows per run (fewer for diverged runs).
+    pub records: usize,
+    /// Seeds per configuration.
+    pub seeds: u64,
+    /// Learning rates per (problem, batch size, optimizer); 0 = as many as needed for `runs`.
+    pub lrs: usize,
+}
+
+impl Default for Synthetic {
+    fn default() -> Self {
+        Synthetic {
+            runs: 96,
+            records: 41,
+            seeds: 3,
+            lrs: 0,
+        }
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator (no dependency, stable stream).
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Approximately standard normal (sum of 12 uniforms − 6).
+    fn normal(&mut self) -> f64 {
+        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
+    }
+}
+
+const OPTIMIZERS: [(&str, f64); 4] = [
+    ("sgd", 0.05),
+    ("adam", 0.01),
+    ("rmsprop", 0.005),
+    ("adagrad", 0.1),
+];
+
+/// Writes `runs.parquet` and `metrics.parquet` into `dir` (created if missing).
+pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> {
+    std::fs::create_dir_all(dir)?;
+    // (problem, dataset, batch size, train size, two-parameter?)
+    let problems: [(&str, Option<&str>, u64, u64, bool); 4] = [
+        ("rosenbrock", None, 1, 1, true),
+        (
+            "logistic_regression",
+            Some("synthetic_classification"),
+            800,
+            800,
+            false,
+        ),
+        (
+            "logistic_regression",
+            Some("synthetic_classification"),
+            1,
+            800,
+            false,
+        ),
+        (
+            "logistic_regression",
+            Some("synthetic_classification"),
+            32,
+            800,
+            false,
+        ),
+    ];
+    let seeds = spec.seeds.max(1);
+    let per_lr = problems.len() * OPTIMIZERS.len();
+    let lrs = if spec.lrs > 0 {
+        spec.lrs
+    } else {
+        spec.runs.div_ceil(seeds as usize).div_ceil(per_lr).max(1)
+    };
+    let mut r = RunsCols::default();
+    let mut m = MetricsCols::default();
+    let mut count = 0usize;
+    'outer: for (pi, &(problem, dataset, bs, n_train, two)) in problems.iter().enumerate() {
+        for &(opt, good) in &OPTIMIZERS {
+            for li in 0..lrs {
+                // Log-spaced from good/30 to good*30 (the top ones diverge).
+                let t = if lrs == 1 {
+                    0.5
+                } else {
+                    li as f64 / (lrs - 1) as f64
+                };
+                let lr = good * 10f64.powf(-1.5 + 3.0 * t);
+                let lr = (lr * 1e6).round() / 1e6;
+                let label = format!("{opt} lr={lr}");
+                let cell = format!("cell-{pi}-{opt}-{li}");
+                for seed in 0..seeds {
+                    if count == spec.runs {
+                        break 'outer;
+                    }
+                    count += 1;
+                    let run_id = format!("run-{pi}-{opt}-{li}-{seed}");
+                    let mut rng = Rng(0x1234 ^ (count as u64).wrapping_mul(0x9E37));
+                    let rate = 6.0 * (lr / good).min(1.5);
+                    let diverges = lr > 5.0 * good;
+                    let l0 = if two { 24.2 } else { 0.693 };
+                    let floor = if two {
+                        1e-4 * (1.0 + rng.uniform())
+                    } else {
+                        0.2 + 0.02 * rng.uniform()
+                    };
+                    let steps_per_record = if two {
+                        25u64
+                    } else {
+                        (n_train / bs).max(1) * 2 / 10 + 1
+                    };
+                    let records = spec.records.max(2);
+                    let stop = if diverges { records * 2 / 5 } else { records };
+                    let (mut last_train, mut last_test, mut last_acc, mut best) =
+                        (f64::NAN, f64::NAN, f64::NAN, f64::INFINITY);
+                    let mut wall = 0.0;
+                    for k in 0..stop {
+                        let frac = k as f64 / (records - 1) as f64;
+                        let step = k as u64 * steps_per_record;
+                        let examples = step * bs;
+                        wall += 0.001 * (1.0 + 0.1 * rng.uniform());
+                        let noise = 1.0 + 0.05 * rng.normal();
+                        let train = if diverges && k + 1 == stop {
+                            f64::INFINITY
+                        } else if diverges {
+                            l0 * (1.0 + 3.0 * frac).exp() * noise.abs()
+                        } else {
+                            floor + (l0 - floor) * (-rate * frac).exp() * noise.abs()
+                        };
+                        let batch = train * (1.0 + rng.normal() * 0.5 / (bs as f64).sqrt()).abs();
+                        let (test, acc) = if two {
+                            (None, None)
+                        } else {
+                            (
+                                Some(train * 1.08 + 0.01),
+                                Some((1.0 - 0.7 * train).clamp(0.0, 1.0)),
+                            )
+                        };
+                        let upd = lr * (-rate * frac).exp() * (1.0 + 0.2 * rng.uniform());
+                        let (x0, x1) = if two {
+                            let e = (-rate * frac).exp();
+                            let a = 3.0 * frac * (1.0 + 0.1 * seed as f64);
+                            (
+                                Some(1.0 - 2.2 * e * a.cos()),
+                                Some(1.0 - 1.0 * e * (a.sin() + a.cos())),
+                            )
+                        } else {
+                            (None, None)
+                        };
+                        m.run_id.push(run_id.clone());
+                        m.step.push(step);
+                        m.epoch.push(examples as f64 / n_train as f64);
+                        m.examples_seen.push(examples);
+                        m.wall_time_s.push(wall);
+                        m.lr.push(lr);
+                        m.train_loss.push(Some(train));
+                        m.batch_loss.push((k > 0).then_some(batch));
+                        m.test_loss.push(test);
+                        m.test_accuracy.push(acc);
+                        m.grad_norm.push((k > 0).then_some(upd / lr));
+                        m.update_norm.push((k > 0).then_some(upd));
+                        m.x0.push(x0);
+                        m.x1.push(x1);
+                        if train.is_finite() {
+                            last_train = train;
+                            last_test = test.unwrap_or(f64::NAN);
+                            last_acc = acc.unwrap_or(f64::NAN);
+                            best = best.min(train);
+                        }
+                    }
+                    let fin = |v: f64| (!diverges && v.is_finite()).then_some(v);
+                    r.run_id.push(run_id);
+                    r.cell_id.push(cell.clone());
+                    r.problem.push(problem.to_owned());
+                    r.dataset.push(dataset.map(str::to_owned));
+                    r.optimizer.push(opt.to_owned());
+                    r.label.push(label.clone());
+                    r.seed.push(seed);
+                    r.data_seed
+                        .push(seed.wrapping_mul(31).wrapping_add(pi as u64));
+                    r.batch_size.push(bs);
+                    r.lr.push(lr);
+                    r.hparams.push(format!("{{\"lr\":{lr}}}"));
+                    r.p_init.push(two.then(|| "[-1.2,1.0]".to_owned()));
+                    r.status
+                        .push(if diverges { "diverged" } else { "ok" }.to_owned());
+                    r.steps.push((stop as u64 - 1) * steps_per_record);
+                    r.epochs
+                        .push(((stop as u64 - 1) * steps_per_record * bs) as f64 / n_train as f64);
+                    r.final_train_loss.push(fin(last_train));
+                    r.final_test_loss.push(fin(last_test));
+                    r.final_test_accuracy.push(fin(last_acc));
+                    r.best_train_loss.push(best.is_finite().then_some(best));
+                    r.wall_time_s.push(wall);
+                }
+            }
+        }
+    }
+    let mut runs = r.frame()?;
+    let mut metrics = m.frame()?;
+    ParquetWriter::new(File::create(dir.join("runs.parquet"))?).finish(&mut runs)?;
+    ParquetWriter::new(File::create(dir.join("metrics.parquet"))?).finish(&mut metrics)?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct RunsCols {
+    run_id: Vec<String>,
+    cell_id: Vec<String>,
+    problem: Vec<String>,
+    dataset: Vec<Option<String>>,
+    optimizer: Vec<String>,
+    label: Vec<String>,
+    seed: Vec<u64>,
+    data_seed: Vec<u64>,
+    batch_size: Vec<u64>,
+    lr: Vec<f64>,
+    hparams: Vec<String>,
+    p_init: Vec<Option<String>>,
+    status: Vec<String>,
+    steps: Vec<u64>,
+    epochs: Vec<f64>,
+    final_train_loss: Vec<Option<f64>>,
+    final_test_loss: Vec<Option<f64>>,
+    final_test_accuracy: Vec<Option<f64>>,
+    best_train_loss: Vec<Option<f64>>,
+    wall_time_s: Vec<f64>,
+}
+
+impl RunsCols {
+    fn frame(self) -> PolarsResult<DataFrame> {
+        let n = self.run_id.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new("run_id".into(), self.run_id),
+                Column::new("cell_id".into(), self.cell_id),
+                Column::new("experiment".into(), vec!["synthetic"; n]),
+                Column::new("problem".into(), self.problem),
+                Column::new("dataset".into(), self.dataset),
+                Column::new("optimizer".into(), self.optimizer),
+                Column::new("label".into(), self.label),
+                Column::new("seed".into(), self.seed),
+                Column::new("data_seed".into(), self.data_seed),
+                Column::new("batch_size".into(), self.batch_size),
+                Column::new("lr".into(), self.lr.clone()),
+                Column::new("hparams".into(), self.hparams),
+                Column::new("schedule".into(), vec![None::<String>; n]),
+                Column::new("hp_lr".into(), self.lr),
+                Column::new("p_init".into(), self.p_init),
+                Column::new("status".into(), self.status),
+                Column::new("error".into(), vec![None::<String>; n]),
+                Column::new("steps".into(), self.steps),
+                Column::new("epochs".into(), self.epochs),
+                Column::new("final_train_loss".into(), self.final_train_loss),
+                Column::new("final_test_loss".into(), self.final_test_loss),
+                Column::new("final_test_accuracy".into(), self.final_test_accuracy),
+                Column::new("best_train_loss".into(), self.best_train_loss),
+                Column::new("wall_time_s".into(), self.wall_time_s),
+            ],
+        )
+    }
+}
+
+#[derive(Default)]
+struct MetricsCols {
+    run_id: Vec<String>,
+    step: Vec<u64>,
+    epoch: Vec<f64>,
+    examples_seen: Vec<u64>,
+    wall_time_s: Vec<f64>,
+    lr: Vec<f64>,
+    train_loss: Vec<Option<f64>>,
+    batch_loss: Vec<Option<f64>>,
+    test_loss: Vec<Option<f64>>,
+    test_accuracy: Vec<Option<f64>>,
+    grad_norm: Vec<Option<f64>>,
+    update_norm: Vec<Option<f64>>,
+    x0: Vec<Option<f64>>,
+    x1: Vec<Option<f64>>,
+}
+
+impl MetricsCols {
+    fn frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new(
+            self.run_id.len(),
+            vec![
+                Column::new("run_id".into(), self.run_id),
+                Column::new("step".into(), self.step),
+                Column::new("epoch".into(), self.epoch),
+                Column::new("examples_seen".into(), self.examples_seen),
+                Column::new("wall_time_s".into(), self.wall_time_s),
+                Column::new("lr".into(), self.lr),
+                Column::new("train_loss".into(), self.train_loss),
+                Column::new("batch_loss".into(), self.batch_loss),
+                Column::new("test_loss".into(), self.test_loss),
+                Column::new("test_accuracy".into(), self.test_accuracy),
+                Column::new("grad_norm".into(), self.grad_norm),
+                Column::new("update_norm".into(), self.update_norm),
+                Column::new("x0".into(), self.x0),
+                Column::new("x1".into(), self.x1),
+            ],
+        )
+    }
+}
