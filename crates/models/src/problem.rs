@@ -45,6 +45,27 @@ pub trait Problem: Send {
     /// Loss and accuracy on the test split.
     fn test_metrics(&mut self, params: &[f32]) -> TestMetrics;
 
-    /// Work done so far.
+    /// Work done so far by [`Problem::loss_grad`] (monitoring through `train_loss` and
+    /// `test_metrics` is not counted).
     fn eval_counts(&self) -> EvalCounts;
+
+    /// Whether the problem is a classifier (then [`TestMetrics::accuracy`] is set).
+    fn is_classifier(&self) -> bool {
+        false
+    }
+
+    /// The known minimum of the objective, for analytic problems.
+    fn minimum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Number of test examples (0 for analytic problems or `test_fraction: 0`).
+    fn test_len(&self) -> usize {
+        0
+    }
+
+    /// Number of training examples `train_loss` is measured on (the fixed evaluation subset).
+    fn eval_train_len(&self) -> usize {
+        self.train_len()
+    }
 }

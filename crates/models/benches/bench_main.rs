@@ -1,0 +1,9 @@
+//! Criterion benchmarks of the models crate: `cargo bench -p optbench-models`.
+
+use criterion::{criterion_group, criterion_main};
+
+mod loss_grad;
+mod mlp;
+
+criterion_group!(benches, mlp::mlp_train_step, loss_grad::loss_grad);
+criterion_main!(benches);

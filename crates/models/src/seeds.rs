@@ -1,0 +1,20 @@
+//! Independent ChaCha8 streams derived from one run seed, one per purpose, so that changing how
+//! much randomness one part draws never shifts another (same seed → same split, same init,
+//! same batches, whatever the optimizer).
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub(crate) const STREAM_DATA: u64 = 1;
+pub(crate) const STREAM_SPLIT: u64 = 2;
+pub(crate) const STREAM_INIT: u64 = 3;
+pub(crate) const STREAM_BATCHES: u64 = 4;
+pub(crate) const STREAM_NOISE: u64 = 5;
+pub(crate) const STREAM_PROBLEM: u64 = 6;
+
+/// The ChaCha8 generator for `seed` and `stream`.
+pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}

@@ -1,0 +1,86 @@
+//! The training hot loop does not allocate in our code: a counting global allocator (this file
+//! only, hence the `unsafe` for `GlobalAlloc`) counts allocations made by the current thread.
+//!
+//! matrixmultiply (ndarray's matrix product) allocates its packing buffer once per product; a
+//! network of L layers does 3L − 1 products per step, so that is the bound checked here.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::Path;
+
+use optbench_models::{BatchSize, Batcher, ProblemConfig, build_problem, load_dataset};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn training_steps_do_not_allocate() {
+    for (problem, hidden) in [("mlp", vec![32, 16]), ("softmax_regression", vec![])] {
+        let products_per_step = 3 * (hidden.len() as u64 + 1) - 1;
+        let mut keys = serde_json::json!({
+            "dataset": {"name": "synthetic_classification", "samples": 500, "features": 40, "classes": 5},
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        if problem == "mlp" {
+            keys.insert("hidden".into(), hidden.into());
+        }
+        let cfg = ProblemConfig::from_json(problem, &keys).unwrap();
+        let data = load_dataset(cfg.dataset().unwrap(), 0, Path::new(".")).unwrap();
+        let mut p = build_problem(&cfg, Some(data), 0).unwrap();
+        let mut params = p.initial_params();
+        let mut grad = vec![0.0; p.dim()];
+        let mut batches = Batcher::new(p.train_len(), BatchSize::Examples(64), 0);
+        let mut step = |p: &mut Box<dyn optbench_models::Problem>| {
+            let loss = p.loss_grad(&params, batches.next_batch(), &mut grad);
+            for (x, g) in params.iter_mut().zip(&grad) {
+                *x -= 0.01 * g;
+            }
+            loss
+        };
+        // Warm-up: buffers are sized on the first step and the first evaluation.
+        step(&mut p);
+        let init = p.initial_params();
+        p.train_loss(&init);
+        let before = allocs();
+        for _ in 0..30 {
+            std::hint::black_box(step(&mut p));
+        }
+        let after = allocs();
+        let n = after - before;
+        assert!(
+            n <= 30 * products_per_step,
+            "{problem}: {n} allocations in 30 steps, more than one per matrix product"
+        );
+    }
+}
