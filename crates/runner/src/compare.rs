@@ -46,26 +46,14 @@ use polars::prelude::*;
 use serde::Serialize;
 use thiserror::Error;
 
-// Column names and status values of runs.parquet (DESIGN.md §5; the same strings as the
-// constants of `crate::results`).
-const RUN_ID: &str = "run_id";
-const CELL_ID: &str = "cell_id";
-const PROBLEM: &str = "problem";
-const DATASET: &str = "dataset";
-const LABEL: &str = "label";
-const SEED: &str = "seed";
-const STATUS: &str = "status";
-const FINAL_TRAIN_LOSS: &str = "final_train_loss";
-const FINAL_TEST_LOSS: &str = "final_test_loss";
-const FINAL_TEST_ACCURACY: &str = "final_test_accuracy";
-const BEST_TRAIN_LOSS: &str = "best_train_loss";
-const STATUS_OK: &str = "ok";
-const STATUS_DIVERGED: &str = "diverged";
-const STATUS_FAILED: &str = "failed";
+use crate::results::{
+    BEST_TRAIN_LOSS, CELL_ID, DATASET, FINAL_TEST_ACCURACY, FINAL_TEST_LOSS, FINAL_TRAIN_LOSS,
+    LABEL, PROBLEM, RUN_ID, SEED, STATUS, STATUS_DIVERGED, STATUS_FAILED, STATUS_OK,
+};
+use crate::stats::{self, Alternative, WilcoxonMethod};
+
 /// The runs file of a results folder.
 pub const RUNS_FILE: &str = "runs.parquet";
-
-use crate::stats::{self, Alternative, WilcoxonMethod};
 
 /// The metrics compared when no `--metric` is given.
 pub const DEFAULT_METRICS: [&str; 3] = [FINAL_TRAIN_LOSS, FINAL_TEST_LOSS, FINAL_TEST_ACCURACY];
@@ -533,10 +521,7 @@ impl Side {
                 Vec::new()
             }
             Ok(col) if col.dtype().is_integer() => match col.cast(&DataType::UInt64) {
-                Ok(c) => c
-                    .u64()
-                    .map(|ca| ca.iter().collect())
-                    .unwrap_or_default(),
+                Ok(c) => c.u64().map(|ca| ca.iter().collect()).unwrap_or_default(),
                 Err(e) => {
                     problems.push(format!("column `{SEED}` of the {side} runs.parquet: {e}"));
                     Vec::new()
