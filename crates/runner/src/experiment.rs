@@ -1,1 +1,630 @@
-//! (in progress)
+//! The experiment file's structure (DESIGN.md §3), before the grid is expanded.
+//!
+//! ```yaml
+//! name: demo                 # results go to results/demo/; default: the file's stem
+//! seed: 0                    # experiment seed (default 0): data seeds derive from it
+//! seeds: 3                   # 3 means [0, 1, 2]; or a list such as [0, 7, 42]
+//! problems:                  # a list of entries: `- rosenbrock` or `- {name: mlp, keys...}`
+//!   - name: mlp
+//!     dataset: iris
+//!     hidden: [[16], [32, 32]]
+//! train: {steps: 1000, batch_size: [full, 32], eval_every: 50}
+//! optimizers:
+//!   - name: sgd
+//!     lr: {logspace: [1.0e-3, 1.0e-1], num: 3}
+//!   - {name: adam, schedule: {name: cosine}}
+//! schedule: {name: constant}  # default schedule of optimizers without their own
+//! exclude:
+//!   - {problem: mlp, train.batch_size: full}
+//! ```
+//!
+//! This module only checks the shape (which top-level keys exist, that entries have names, that
+//! `zip` groups are mappings of lists); [`crate::expand`] expands axes and validates every value
+//! against the schema of the optimizer, problem and dataset it configures.
+
+use serde_json::{Map, Value};
+
+use crate::yaml::KeyPath;
+
+/// Top-level keys of an experiment file.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "seeds",
+    "problems",
+    "train",
+    "optimizers",
+    "schedule",
+    "exclude",
+];
+
+/// A problem found at a path of the document, with a message that says what is wrong and how to
+/// fix it. [`crate::expand`] adds the file and the position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: KeyPath,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn new(path: KeyPath, message: impl Into<String>) -> Self {
+        Issue {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// An experiment file, its shape checked, axes not yet expanded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Experiment {
+    /// `name` (default: the file's stem); names the results folder.
+    pub name: String,
+    /// Free text, carried into `experiment.yaml`.
+    pub description: Option<String>,
+    /// The experiment seed (`seed`, default 0).
+    pub seed: u64,
+    /// The run seeds (`seeds: N` means `0..N`; default `[0]`).
+    pub seeds: Vec<u64>,
+    /// `problems` entries.
+    pub problems: Vec<Entry>,
+    /// The `train` mapping (values may be axes).
+    pub train: Map<String, Value>,
+    /// `optimizers` entries.
+    pub optimizers: Vec<Entry>,
+    /// The top-level `schedule` (a mapping, or a list of them as an axis).
+    pub schedule: Option<Value>,
+    /// `exclude` rules: mappings of dotted keys to values.
+    pub exclude: Vec<Map<String, Value>>,
+}
+
+/// One entry of `problems` or `optimizers`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Where the entry is, e.g. `optimizers[2]`.
+    pub path: KeyPath,
+    /// Its `name`.
+    pub name: String,
+    /// The other keys (without `name`, `zip`), values possibly axes.
+    pub keys: Map<String, Value>,
+    /// `zip` groups: within a group the lists are paired element by element; groups and other
+    /// keys are crossed.
+    pub zip: Vec<ZipGroup>,
+}
+
+/// One `zip` mapping: keys to equally long lists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZipGroup {
+    pub path: KeyPath,
+    pub keys: Map<String, Value>,
+    /// The common length of the lists.
+    pub len: usize,
+}
+
+impl Entry {
+    /// `optimizers[2] (adam)`: how errors name the entry.
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.path, self.name)
+    }
+}
+
+/// What a JSON value is, for messages ("a list", "the string `x`").
+pub fn describe_value(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing (null)".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::String(s) => format!("the string `{s}`"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+/// The closest of `valid` to `name`, as `" (did you mean `x`?)"`, or nothing.
+pub fn suggest<'a>(name: &str, valid: impl IntoIterator<Item = &'a str>) -> String {
+    let lower = name.to_lowercase();
+    let limit = (lower.chars().count() / 3).max(2);
+    valid
+        .into_iter()
+        .map(|v| (strsim::damerau_levenshtein(&lower, &v.to_lowercase()), v))
+        .filter(|&(d, v)| d <= limit && v != name)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, v)| format!(" (did you mean `{v}`?)"))
+        .unwrap_or_default()
+}
+
+impl Experiment {
+    /// Checks the shape of a parsed experiment file. `default_name` is used when `name` is
+    /// absent (the file's stem).
+    pub fn from_value(doc: &Value, default_name: &str) -> Result<Experiment, Issue> {
+        let root = KeyPath::root();
+        let top = match doc {
+            Value::Object(m) => m,
+            Value::Null => {
+                return Err(Issue::new(
+                    root,
+                    "the file is empty; an experiment needs at least `problems`, `train` and `optimizers`",
+                ));
+            }
+            other => {
+                return Err(Issue::new(
+                    root,
+                    format!(
+                        "an experiment file must be a mapping with `problems`, `train` and `optimizers`, found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+        for key in top.keys() {
+            if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+                return Err(Issue::new(
+                    root.key(key),
+                    format!(
+                        "unknown top-level key `{key}`{}; valid keys: {}",
+                        suggest(key, TOP_LEVEL_KEYS.iter().copied()),
+                        TOP_LEVEL_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        let name = match top.get("name") {
+            None | Some(Value::Null) => default_name.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(Issue::new(
+                    root.key("name"),
+                    format!("`name` must be a string, found {}", describe_value(other)),
+                ));
+            }
+        };
+        check_name(&name).map_err(|m| Issue::new(root.key("name"), m))?;
+
+        let description = match top.get("description") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(Issue::new(
+                    root.key("description"),
+                    format!(
+                        "`description` must be a string, found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+
+        let seed = match top.get("seed") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                Issue::new(
+                    root.key("seed"),
+                    format!(
+                        "`seed` (the experiment seed) must be a non-negative integer, found {}",
+                        describe_value(v)
+                    ),
+                )
+            })?,
+        };
+
+        let seeds = parse_seeds(top.get("seeds"), &root.key("seeds"))?;
+
+        let problems = parse_entries(top, "problems", "rosenbrock")?;
+        let optimizers = parse_entries(top, "optimizers", "sgd")?;
+
+        let train = match top.get("train") {
+            Some(Value::Object(m)) => m.clone(),
+            None | Some(Value::Null) => {
+                return Err(Issue::new(
+                    root,
+                    "`train` is missing; add e.g. `train: {steps: 1000}` or `train: {epochs: 10, batch_size: 32}`",
+                ));
+            }
+            Some(other) => {
+                return Err(Issue::new(
+                    root.key("train"),
+                    format!(
+                        "`train` must be a mapping such as `{{steps: 1000, batch_size: 32}}`, found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+
+        let schedule = match top.get("schedule") {
+            None | Some(Value::Null) => None,
+            Some(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => Some(v.clone()),
+            Some(other) => {
+                return Err(Issue::new(
+                    root.key("schedule"),
+                    format!(
+                        "`schedule` must be a mapping such as `{{name: cosine}}`, found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+
+        let exclude = match top.get("exclude") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut rules = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::Object(m) if !m.is_empty() => rules.push(m.clone()),
+                        other => {
+                            return Err(Issue::new(
+                                root.key("exclude").index(i),
+                                format!(
+                                    "each `exclude` rule must be a non-empty mapping such as `{{problem: rosenbrock, train.batch_size: 1}}`, found {}",
+                                    describe_value(other)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                rules
+            }
+            Some(Value::Object(m)) => vec![m.clone()],
+            Some(other) => {
+                return Err(Issue::new(
+                    root.key("exclude"),
+                    format!(
+                        "`exclude` must be a list of mappings such as `[{{problem: rosenbrock, train.batch_size: 1}}]`, found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+
+        Ok(Experiment {
+            name,
+            description,
+            seed,
+            seeds,
+            problems,
+            train,
+            optimizers,
+            schedule,
+            exclude,
+        })
+    }
+}
+
+/// Experiment names become folder names: letters, digits, `-`, `_`, `.`; not starting with `.`.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`name` is `{name}`: it names the results folder, so use letters, digits, `-`, `_` and `.` only (and not a leading `.`)"
+        ))
+    }
+}
+
+fn parse_seeds(v: Option<&Value>, path: &KeyPath) -> Result<Vec<u64>, Issue> {
+    const MAX_SEEDS: u64 = 100_000;
+    match v {
+        None | Some(Value::Null) => Ok(vec![0]),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(k) if (1..=MAX_SEEDS).contains(&k) => Ok((0..k).collect()),
+            _ => Err(Issue::new(
+                path.clone(),
+                format!(
+                    "`seeds` must be a count from 1 to {MAX_SEEDS} (e.g. `seeds: 3` for seeds 0, 1, 2) or a list of seeds, found `{n}`"
+                ),
+            )),
+        },
+        Some(Value::Array(items)) => {
+            if items.is_empty() {
+                return Err(Issue::new(
+                    path.clone(),
+                    "`seeds` is an empty list; give at least one seed, e.g. `seeds: [0]`",
+                ));
+            }
+            let mut seeds = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let s = item.as_u64().ok_or_else(|| {
+                    Issue::new(
+                        path.index(i),
+                        format!(
+                            "seeds must be non-negative integers, found {}",
+                            describe_value(item)
+                        ),
+                    )
+                })?;
+                if seeds.contains(&s) {
+                    return Err(Issue::new(
+                        path.index(i),
+                        format!("seed {s} is listed twice in `seeds`; remove one"),
+                    ));
+                }
+                seeds.push(s);
+            }
+            Ok(seeds)
+        }
+        Some(other) => Err(Issue::new(
+            path.clone(),
+            format!(
+                "`seeds` must be a count (e.g. `seeds: 3`) or a list of seeds, found {}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
+fn parse_entries(top: &Map<String, Value>, key: &str, example: &str) -> Result<Vec<Entry>, Issue> {
+    let path = KeyPath::root().key(key);
+    let items = match top.get(key) {
+        None | Some(Value::Null) => {
+            return Err(Issue::new(
+                KeyPath::root(),
+                format!("`{key}` is missing; add a list such as `{key}: [{{name: {example}}}]`"),
+            ));
+        }
+        Some(Value::Array(items)) => items,
+        Some(v @ Value::Object(_)) => std::slice::from_ref(v),
+        Some(other) => {
+            return Err(Issue::new(
+                path,
+                format!(
+                    "`{key}` must be a list of entries such as `- name: {example}`, found {}",
+                    describe_value(other)
+                ),
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(Issue::new(
+            path,
+            format!("`{key}` is empty; add at least one entry such as `- name: {example}`"),
+        ));
+    }
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let p = path.index(i);
+        let (name, map) = match item {
+            Value::String(s) => (s.clone(), Map::new()),
+            Value::Object(m) => match m.get("name") {
+                Some(Value::String(s)) => (s.clone(), m.clone()),
+                Some(other) => {
+                    return Err(Issue::new(
+                        p.key("name"),
+                        format!(
+                            "`name` must be a string such as `{example}`, found {}",
+                            describe_value(other)
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(Issue::new(
+                        p,
+                        format!("this entry has no `name`; add e.g. `name: {example}`"),
+                    ));
+                }
+            },
+            other => {
+                return Err(Issue::new(
+                    p,
+                    format!(
+                        "each entry of `{key}` must be a mapping with a `name` (or just the name), found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+        let mut keys = Map::new();
+        let mut zip = Vec::new();
+        for (k, v) in map {
+            match k.as_str() {
+                "name" => {}
+                "zip" => zip = parse_zip(&v, &p.key("zip"))?,
+                _ => {
+                    keys.insert(k, v);
+                }
+            }
+        }
+        for group in &zip {
+            for k in group.keys.keys() {
+                if keys.contains_key(k) {
+                    return Err(Issue::new(
+                        group.path.key(k),
+                        format!(
+                            "`{k}` is set both in `zip` and directly in the entry; keep only one"
+                        ),
+                    ));
+                }
+            }
+        }
+        for (a, ga) in zip.iter().enumerate() {
+            for gb in &zip[a + 1..] {
+                if let Some(k) = gb.keys.keys().find(|k| ga.keys.contains_key(*k)) {
+                    return Err(Issue::new(
+                        gb.path.key(k),
+                        format!("`{k}` appears in two `zip` groups; keep it in one"),
+                    ));
+                }
+            }
+        }
+        entries.push(Entry {
+            path: p,
+            name,
+            keys,
+            zip,
+        });
+    }
+    Ok(entries)
+}
+
+fn parse_zip(v: &Value, path: &KeyPath) -> Result<Vec<ZipGroup>, Issue> {
+    match v {
+        Value::Object(m) => Ok(vec![parse_zip_group(m, path)?]),
+        Value::Array(groups) => groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| match g {
+                Value::Object(m) => parse_zip_group(m, &path.index(i)),
+                other => Err(Issue::new(
+                    path.index(i),
+                    format!(
+                        "a `zip` group must be a mapping of keys to lists, found {}",
+                        describe_value(other)
+                    ),
+                )),
+            })
+            .collect(),
+        other => Err(Issue::new(
+            path.clone(),
+            format!(
+                "`zip` must be a mapping of keys to equally long lists, e.g. `zip: {{momentum: [0.9, 0.99], nesterov: [false, true]}}`, found {}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
+fn parse_zip_group(m: &Map<String, Value>, path: &KeyPath) -> Result<ZipGroup, Issue> {
+    if m.is_empty() {
+        return Err(Issue::new(
+            path.clone(),
+            "`zip` is empty; give keys with equally long lists",
+        ));
+    }
+    let mut len: Option<(usize, &str)> = None;
+    for (k, v) in m {
+        let n = match v {
+            Value::Array(items) if !items.is_empty() => items.len(),
+            Value::Array(_) => {
+                return Err(Issue::new(
+                    path.key(k),
+                    format!("`zip.{k}` is an empty list; give one value per paired variant"),
+                ));
+            }
+            other => {
+                return Err(Issue::new(
+                    path.key(k),
+                    format!(
+                        "`zip.{k}` must be a list (one value per paired variant), found {}",
+                        describe_value(other)
+                    ),
+                ));
+            }
+        };
+        match len {
+            None => len = Some((n, k)),
+            Some((l, first)) if l != n => {
+                return Err(Issue::new(
+                    path.key(k),
+                    format!(
+                        "`zip` pairs its lists element by element, but `{first}` has {l} values and `{k}` has {n}; give them the same length"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(ZipGroup {
+        path: path.clone(),
+        keys: m.clone(),
+        len: len.map_or(0, |(n, _)| n),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shape_of_a_full_experiment() {
+        let doc = json!({
+            "name": "x", "seeds": 3, "seed": 7,
+            "problems": ["rosenbrock", {"name": "mlp", "hidden": [[8]]}],
+            "train": {"steps": 10},
+            "optimizers": [{"name": "sgd", "zip": {"lr": [0.1, 0.2], "momentum": [0.0, 0.9]}}],
+            "exclude": [{"problem": "mlp"}]
+        });
+        let e = Experiment::from_value(&doc, "file").unwrap();
+        assert_eq!(e.name, "x");
+        assert_eq!(e.seeds, vec![0, 1, 2]);
+        assert_eq!(e.seed, 7);
+        assert_eq!(e.problems[0].name, "rosenbrock");
+        assert_eq!(e.problems[1].keys["hidden"], json!([[8]]));
+        assert_eq!(e.optimizers[0].zip[0].len, 2);
+        assert_eq!(e.optimizers[0].describe(), "optimizers[0] (sgd)");
+    }
+
+    #[test]
+    fn default_name_seed_and_seeds() {
+        let doc = json!({"problems": ["booth"], "train": {"steps": 1}, "optimizers": ["adam"]});
+        let e = Experiment::from_value(&doc, "stem").unwrap();
+        assert_eq!(
+            (e.name.as_str(), e.seed, e.seeds.clone()),
+            ("stem", 0, vec![0])
+        );
+    }
+
+    fn err(doc: Value) -> Issue {
+        Experiment::from_value(&doc, "f").unwrap_err()
+    }
+
+    #[test]
+    fn shape_errors_name_the_key() {
+        let base = || json!({"problems": ["booth"], "train": {"steps": 1}, "optimizers": ["adam"]});
+        let mut d = base();
+        d["optimizer"] = json!([]);
+        let e = err(d);
+        assert_eq!(e.path.to_string(), "optimizer");
+        assert!(
+            e.message.contains("did you mean `optimizers`"),
+            "{}",
+            e.message
+        );
+
+        let mut d = base();
+        d["optimizers"] = json!([{"name": "sgd", "zip": {"lr": [1, 2], "momentum": [0.9]}}]);
+        let e = err(d);
+        assert!(e.message.contains("same length"), "{}", e.message);
+        assert!(
+            e.path.to_string().starts_with("optimizers[0].zip."),
+            "{}",
+            e.path
+        );
+
+        let mut d = base();
+        d["seeds"] = json!(0);
+        assert_eq!(err(d).path.to_string(), "seeds");
+
+        let mut d = base();
+        d["seeds"] = json!([1, 1]);
+        assert_eq!(err(d).path.to_string(), "seeds[1]");
+
+        let mut d = base();
+        d["name"] = json!("a/b");
+        assert_eq!(err(d).path.to_string(), "name");
+
+        let mut d = base();
+        d["optimizers"] = json!([{"lr": 0.1}]);
+        assert!(err(d).message.contains("no `name`"));
+
+        let mut d = base();
+        d["optimizers"] = json!([{"name": "sgd", "lr": 0.1, "zip": {"lr": [0.1]}}]);
+        assert!(err(d).message.contains("both in `zip`"));
+
+        let d = base();
+        let mut m = d.as_object().unwrap().clone();
+        m.remove("train");
+        assert!(err(Value::Object(m)).message.contains("`train` is missing"));
+
+        assert!(err(Value::Null).message.contains("empty"));
+        assert!(err(json!([1, 2])).message.contains("must be a mapping"));
+    }
+}
