@@ -4,6 +4,10 @@
     .venv/bin/python scripts/step_table.py [--sizes 1000000,16000000] [--no-cargo] [--no-torch]
                                           [--criterion-args "--warm-up-time 1 --measurement-time 3"]
 
+By default the two are interleaved per optimizer (ours, then torch's same optimizer and torch's
+fused SGD), so that a machine shared with other jobs loads both sides alike; `--no-interleave`
+runs all of ours, then all of torch.
+
 1. `cargo bench -p optbench-optim --bench step -- <criterion-args> <filter for the sizes>`
    (criterion group "step", function id = YAML name, parameter = n); the estimates are read from
    <target>/criterion/step/<id>/<n>/new/estimates.json (median point estimate, ns per step).
@@ -52,8 +56,8 @@ def target_dir() -> Path:
     return Path(json.loads(out)["target_directory"])
 
 
-def run_cargo(sizes: list[int], criterion_args: str) -> None:
-    filt = "^step/[a-z]+/(" + "|".join(str(n) for n in sizes) + ")$"
+def run_cargo(sizes: list[int], criterion_args: str, name: str = "[a-z]+") -> None:
+    filt = f"^step/{name}/(" + "|".join(str(n) for n in sizes) + ")$"
     cmd = ["cargo", "bench", "-p", "optbench-optim", "--bench", "step", "--",
            *shlex.split(criterion_args), filt]
     print("$", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
@@ -71,13 +75,15 @@ def read_ours(target: Path, sizes: list[int]) -> dict:
     return ours
 
 
-def run_torch(sizes: list[int]) -> dict:
+def run_torch(sizes: list[int], names: list[str] | None = None) -> dict:
     python = ROOT / ".venv" / "bin" / "python"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "torch.json"
         cmd = [str(python if python.exists() else sys.executable),
                str(ROOT / "scripts" / "bench_torch_step.py"),
                "--sizes", ",".join(map(str, sizes)), "--json", str(out)]
+        if names:
+            cmd += ["--optimizers", ",".join(names)]
         print("$", " ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         return json.loads(out.read_text())
@@ -94,30 +100,45 @@ def main() -> None:
     ap.add_argument("--no-cargo", action="store_true", help="read the last criterion results")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--torch-json", help="reuse bench_torch_step.py --json output")
+    ap.add_argument("--no-interleave", action="store_true")
     args = ap.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
-
-    if not args.no_cargo:
-        run_cargo(sizes, args.criterion_args)
-    ours = read_ours(target_dir(), sizes)
+    interleave = not (args.no_interleave or args.no_cargo or args.no_torch or args.torch_json)
 
     torch_best: dict = {}
+    # torch's fused-SGD bandwidth per (optimizer block, n): measured next to each optimizer when
+    # interleaved, once otherwise
     sgd_fused_gbs: dict = {}
     torch_version = None
-    if args.torch_json:
-        tj = json.loads(Path(args.torch_json).read_text())
-    elif not args.no_torch:
-        tj = run_torch(sizes)
-    else:
-        tj = None
-    if tj is not None:
+
+    def absorb(tj: dict, block: str | None) -> None:
+        nonlocal torch_version
         torch_version = tj["torch_version"]
         for r in tj["results"]:
             key = (r["optimizer"], r["n"])
+            if r["optimizer"] == "sgd" and r["impl"] == "fused":
+                sgd_fused_gbs[(block, r["n"])] = r["gb_per_s"]
+            if block is not None and r["optimizer"] != block:
+                continue
             if key not in torch_best or r["ns_per_step"] < torch_best[key]["ns_per_step"]:
                 torch_best[key] = r
-            if r["optimizer"] == "sgd" and r["impl"] == "fused":
-                sgd_fused_gbs[r["n"]] = r["gb_per_s"]
+
+    ours: dict = {}
+    if interleave:
+        target = target_dir()
+        for name in NAMES:
+            run_cargo(sizes, args.criterion_args, name)
+            # read at once: another criterion run in the shared target dir may overwrite it
+            ours.update({k: v for k, v in read_ours(target, sizes).items() if k[0] == name})
+            absorb(run_torch(sizes, [name] if name == "sgd" else [name, "sgd"]), name)
+    else:
+        if not args.no_cargo:
+            run_cargo(sizes, args.criterion_args)
+        if args.torch_json:
+            absorb(json.loads(Path(args.torch_json).read_text()), None)
+        elif not args.no_torch:
+            absorb(run_torch(sizes), None)
+        ours = read_ours(target_dir(), sizes)
 
     bpe = bytes_per_element()
     head = ["optimizer", "B/elt"]
@@ -141,13 +162,13 @@ def main() -> None:
             row.append("–" if tb is None or t_ours is None
                        else f"{tb['ns_per_step'] / t_ours:.2f}x")
             row.append(fmt(gbs, ".1f"))
-            ref = sgd_fused_gbs.get(n)
+            ref = sgd_fused_gbs.get((name, n), sgd_fused_gbs.get((None, n)))
             row.append("–" if ref is None or gbs is None else f"{100 * gbs / ref:.0f}%")
         print("| " + " | ".join(row) + " |")
-    for n in sizes:
-        if n in sgd_fused_gbs:
-            print(f"\ntorch fused SGD at n = {n:,}: {sgd_fused_gbs[n]:.1f} GB/s", end="")
     print()
+    for (block, n), gbs in sorted(sgd_fused_gbs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        where = f"next to {block}" if block else "once"
+        print(f"torch fused SGD at n = {n:,} ({where}): {gbs:.1f} GB/s")
 
 
 if __name__ == "__main__":
