@@ -88,17 +88,23 @@ impl AdadeltaConfig {
 /// Paper: Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adadelta {
+    /// Decay rate ρ of the running averages.
     pub rho: f64,
+    /// ε of the denominator.
     pub eps: f64,
+    /// L2 penalty λ added to the gradient (0: none).
     pub weight_decay: f64,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
 /// State of [`Adadelta`]: torch's `square_avg` (v) and `acc_delta` (u).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdadeltaState {
+    /// Running average of squared gradients v.
     #[serde(with = "crate::ops::f32_bits")]
     pub square_avg: Vec<f32>,
+    /// Running average of squared updates u.
     #[serde(with = "crate::ops::f32_bits")]
     pub acc_delta: Vec<f32>,
 }

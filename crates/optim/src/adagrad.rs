@@ -100,16 +100,22 @@ impl AdagradConfig {
 /// Stochastic Optimization", JMLR 12.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adagrad {
+    /// Learning-rate decay η.
     pub lr_decay: f64,
+    /// L2 penalty λ added to the gradient (0: none).
     pub weight_decay: f64,
+    /// Initial value of the sum of squared gradients.
     pub initial_accumulator_value: f64,
+    /// ε of the denominator.
     pub eps: f64,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
 /// State of [`Adagrad`]: torch's `sum`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdagradState {
+    /// Sum of squared gradients s.
     #[serde(with = "crate::ops::f32_bits")]
     pub sum: Vec<f32>,
 }

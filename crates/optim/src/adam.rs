@@ -128,10 +128,15 @@ pub enum WeightDecay {
 /// Kale & Kumar (2018), "On the Convergence of Adam and Beyond".
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
+    /// (β₁, β₂).
     pub betas: [f64; 2],
+    /// ε of the denominator.
     pub eps: f64,
+    /// Weight decay λ and how it enters the update.
     pub weight_decay: WeightDecay,
+    /// AMSGrad: normalise by the running maximum of the second moment.
     pub amsgrad: bool,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
@@ -139,10 +144,13 @@ pub struct Adam {
 /// `max_exp_avg_sq` (empty without AMSGrad).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamState {
+    /// First moment m (torch's `exp_avg`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg: Vec<f32>,
+    /// Second moment v (torch's `exp_avg_sq`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg_sq: Vec<f32>,
+    /// Running maximum of v (AMSGrad only, else empty).
     #[serde(with = "crate::ops::f32_bits")]
     pub max_exp_avg_sq: Vec<f32>,
 }

@@ -92,17 +92,23 @@ impl AdamaxConfig {
 /// Paper: Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", section 7.1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adamax {
+    /// (β₁, β₂).
     pub betas: [f64; 2],
+    /// ε of the denominator.
     pub eps: f64,
+    /// L2 penalty λ added to the gradient (0: none).
     pub weight_decay: f64,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
 /// State of [`Adamax`]: torch's `exp_avg` and `exp_inf`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamaxState {
+    /// First moment m (torch's `exp_avg`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg: Vec<f32>,
+    /// Exponentially weighted infinity norm u.
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_inf: Vec<f32>,
 }

@@ -76,13 +76,16 @@ impl LionConfig {
 /// Paper: Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms", NeurIPS.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lion {
+    /// (β₁, β₂).
     pub betas: [f64; 2],
+    /// Decoupled weight decay λ: θ ← θ (1 − γ λ) each step.
     pub weight_decay: f64,
 }
 
 /// State of [`Lion`]: the momentum `exp_avg`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LionState {
+    /// First moment m (torch's `exp_avg`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg: Vec<f32>,
 }

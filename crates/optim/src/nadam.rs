@@ -118,10 +118,15 @@ impl NAdamConfig {
 /// Paper: Dozat (2016), "Incorporating Nesterov Momentum into Adam", ICLR workshop.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NAdam {
+    /// (β₁, β₂).
     pub betas: [f64; 2],
+    /// ε of the denominator.
     pub eps: f64,
+    /// Weight decay λ and how it enters the update.
     pub weight_decay: WeightDecay,
+    /// Momentum decay ψ of the μ schedule.
     pub momentum_decay: f64,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
@@ -129,10 +134,13 @@ pub struct NAdam {
 /// tensor in torch, starting at 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NAdamState {
+    /// First moment m (torch's `exp_avg`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg: Vec<f32>,
+    /// Second moment v (torch's `exp_avg_sq`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg_sq: Vec<f32>,
+    /// Product Πₜ of the momentum schedule (float32, as torch's tensor).
     #[serde(with = "crate::ops::f32_bits_scalar")]
     pub mu_product: f32,
 }

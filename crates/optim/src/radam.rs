@@ -107,17 +107,23 @@ impl RAdamConfig {
 /// Paper: Liu et al. (2020), "On the Variance of the Adaptive Learning Rate and Beyond", ICLR.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RAdam {
+    /// (β₁, β₂).
     pub betas: [f64; 2],
+    /// ε of the denominator.
     pub eps: f64,
+    /// Weight decay λ and how it enters the update.
     pub weight_decay: WeightDecay,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
 /// State of [`RAdam`]: torch's `exp_avg` and `exp_avg_sq`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RAdamState {
+    /// First moment m (torch's `exp_avg`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg: Vec<f32>,
+    /// Second moment v (torch's `exp_avg_sq`).
     #[serde(with = "crate::ops::f32_bits")]
     pub exp_avg_sq: Vec<f32>,
 }

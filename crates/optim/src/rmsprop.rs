@@ -112,11 +112,17 @@ impl RmsPropConfig {
 /// Networks".
 #[derive(Clone, Debug, PartialEq)]
 pub struct RmsProp {
+    /// Smoothing constant α.
     pub alpha: f64,
+    /// ε of the denominator.
     pub eps: f64,
+    /// L2 penalty λ added to the gradient (0: none).
     pub weight_decay: f64,
+    /// Momentum factor μ (0: none).
     pub momentum: f64,
+    /// Normalise by the estimated variance instead of the second moment.
     pub centered: bool,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
@@ -124,10 +130,13 @@ pub struct RmsProp {
 /// `grad_avg` (empty unless centered).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RmsPropState {
+    /// Running average of squared gradients v.
     #[serde(with = "crate::ops::f32_bits")]
     pub square_avg: Vec<f32>,
+    /// Momentum buffer b (empty without momentum).
     #[serde(with = "crate::ops::f32_bits")]
     pub momentum_buffer: Vec<f32>,
+    /// Running average of gradients ḡ (centered only, else empty).
     #[serde(with = "crate::ops::f32_bits")]
     pub grad_avg: Vec<f32>,
 }

@@ -118,9 +118,17 @@ pub enum Momentum {
     /// Plain (stochastic) gradient descent.
     None,
     /// Heavy ball: `b ← μ b + (1 − τ) g` (`b ← g` at the first step), update with `b`.
-    Classic { momentum: f64, dampening: f64 },
+    Classic {
+        /// Momentum factor μ > 0.
+        momentum: f64,
+        /// Dampening τ.
+        dampening: f64,
+    },
     /// Nesterov: `b ← μ b + g` (`b ← g` at the first step), update with `g + μ b`.
-    Nesterov { momentum: f64 },
+    Nesterov {
+        /// Momentum factor μ > 0.
+        momentum: f64,
+    },
 }
 
 /// SGD as `torch.optim.SGD` (`_single_tensor_sgd`), one step:
@@ -137,14 +145,18 @@ pub enum Momentum {
 /// and momentum in deep learning": the learning rate multiplies the buffer, not the gradient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sgd {
+    /// Momentum factor μ (0: none).
     pub momentum: Momentum,
+    /// L2 penalty λ added to the gradient (0: none).
     pub weight_decay: f64,
+    /// Ascend instead of descend (negate the gradient first).
     pub maximize: bool,
 }
 
 /// State of [`Sgd`]: torch's `momentum_buffer` (empty without momentum).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdState {
+    /// Momentum buffer b (empty without momentum).
     #[serde(with = "crate::ops::f32_bits")]
     pub momentum_buffer: Vec<f32>,
 }
