@@ -212,7 +212,11 @@ impl ScheduleConfig {
             }
         }
         if map.contains_key("t_max") && map.contains_key("T_max") {
-            return Err(unknown_key(name, "T_max", &valid));
+            return Err(range_error(
+                "t_max",
+                "given twice (`t_max` and `T_max`)",
+                "given once, as `t_max` or its alias `T_max`",
+            ));
         }
         let get = |key: &str| map.get(key);
         let gamma = |default: Option<f64>| -> Result<f64, OptimError> {
@@ -512,6 +516,7 @@ mod tests {
         assert!(err(json!({"name": "multistep", "milestones": 3})).contains("milestones"));
         assert!(err(json!({"name": "cosine", "eta_min": -0.1})).contains("eta_min"));
         assert!(err(json!({"name": "cosine", "t_max": 0})).contains("t_max"));
+        assert!(err(json!({"name": "cosine", "t_max": 5, "T_max": 5})).contains("twice"));
         assert!(
             err(json!({"name": "cosine", "warmup_start_factor": 0.0}))
                 .contains("warmup_start_factor")
