@@ -22,11 +22,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::error::{
-    EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, ExperimentError, Failure, NotAvailable, UsageError,
+    EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, ExperimentError, Failure, UsageError,
     exit_code, one_line,
 };
 use crate::expand;
 use crate::plan::Plan;
+use crate::shard::Shard;
+use crate::sweep::{self, SweepOptions};
 
 /// optbench: benchmark first-order optimizers on grids of problems, hyperparameters and seeds.
 #[derive(Debug, Parser)]
@@ -198,7 +200,7 @@ pub fn run_command(command: Command) -> anyhow::Result<i32> {
             }
             .into()),
         },
-        Command::Merge(_) => Err(NotAvailable("optbench merge").into()),
+        Command::Merge(_) => Err(crate::error::NotAvailable("optbench merge").into()),
     }
 }
 
@@ -226,15 +228,75 @@ pub fn default_out_dir(plan: &Plan) -> PathBuf {
 
 fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let plan = expand::load_plan(&args.experiment, &args.set)?;
-    if let Some(s) = &args.shard {
-        if !s.contains('/') {
-            return Err(
-                UsageError(format!("--shard `{s}` is not of the form I/N (e.g. 0/4)")).into(),
-            );
-        }
+    let shard = match &args.shard {
+        Some(s) => Some(Shard::parse(s).map_err(|e| UsageError(format!("--shard: {e}")))?),
+        None => Shard::from_env(None).map_err(|e| UsageError(e.to_string()))?,
+    };
+    let out = args.out.clone().unwrap_or_else(|| default_out_dir(&plan));
+    let base_dir = match args.experiment.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut opts = SweepOptions::new(&out, base_dir);
+    opts.jobs = args.jobs.map(|j| usize::try_from(j).unwrap_or(usize::MAX));
+    opts.force = args.force;
+    opts.shard = shard;
+    let summary = sweep::run_plan(&plan, &opts).map_err(|e| Failure::internal(e.to_string()))?;
+    for (id, label, message) in &summary.failures {
+        eprintln!("optbench: run {id} ({label}) failed: {message}");
     }
-    let _out = args.out.clone().unwrap_or_else(|| default_out_dir(&plan));
-    Err(NotAvailable("optbench run").into())
+    eprintln!(
+        "optbench: {} runs in {:.1} s ({} ok, {} diverged, {} failed{}{}) in {}",
+        summary.selected_runs,
+        summary.wall_time_s,
+        summary.ok,
+        summary.diverged,
+        summary.failed,
+        if summary.resumed > 0 {
+            format!(", {} kept from an earlier sweep", summary.resumed)
+        } else {
+            String::new()
+        },
+        if summary.missing > 0 {
+            format!(", {} not run", summary.missing)
+        } else {
+            String::new()
+        },
+        out.display()
+    );
+    if summary.interrupted {
+        eprintln!("optbench: interrupted; run the same command again to finish the missing runs");
+        return Ok(EXIT_FAILED);
+    }
+    if let Some(s) = shard {
+        eprintln!(
+            "optbench: shard {}/{} done; after every shard, `optbench merge {}` combines them",
+            s.index,
+            s.count,
+            out.display()
+        );
+    } else if !args.no_plots && summary.ok + summary.diverged > 0 {
+        let files =
+            crate::plot::plot_results(&out, &crate::plot::PlotOptions::default()).map_err(|e| {
+                Failure::internal(format!(
+                    "the results are saved, but drawing figures failed: {e}"
+                ))
+            })?;
+        let report = crate::report::write_report(&out).map_err(|e| {
+            Failure::internal(format!("the results are saved, but the report failed: {e}"))
+        })?;
+        eprintln!(
+            "optbench: {} figure file(s) in {}, tables in {}",
+            files.len(),
+            out.join("plots").display(),
+            report.markdown.display()
+        );
+    }
+    Ok(if summary.success() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }
 
 /// `validate`'s report: counts of cells and runs per problem and optimizer, and the total.

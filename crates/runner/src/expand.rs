@@ -30,9 +30,13 @@
 //! - `run_id` = first 16 hex digits of blake3 of `{v, experiment_seed, problem, optimizer
 //!   (name, hparams, schedule), train, seed}`;
 //! - `cell_id` = the same without `seed`;
-//! - `data_seed` = first 8 bytes (little endian) of blake3 of `{v, experiment_seed, problem,
-//!   seed}` — no optimizer or train key, so every optimizer and batch size of a cell sees the
-//!   same initial point, split and data order for a seed.
+//! - `data_seed` = first 8 bytes (little endian) of blake3 of `{v, experiment_seed, problem
+//!   (without `eval_train_examples`), seed}` — no optimizer or train key, so every optimizer and
+//!   batch size of a problem variant sees the same initial point, split and data sample for a
+//!   seed (the batch order also depends on the batch size, as it must).
+//!
+//! `train.eval_train_examples` is copied into the problem's `eval_train_examples` for problems
+//! on data that do not set it themselves.
 //!
 //! The experiment's `name` is deliberately not part of the ids: renaming an experiment, or
 //! running the same configuration from two experiment files (a baseline and a candidate),
@@ -66,6 +70,9 @@ pub const TRAIN_KEYS: &[&str] = &[
     "clip_grad_norm",
     "clip_grad_value",
 ];
+
+/// The problem key that `train.eval_train_examples` sets.
+const EVAL_TRAIN_EXAMPLES: &str = "eval_train_examples";
 
 /// Default of `train.eval_every` (steps between metric records).
 pub const DEFAULT_EVAL_EVERY: u64 = 10;
@@ -548,8 +555,20 @@ impl Cx<'_> {
         let mut seen = BTreeSet::new();
         let mut duplicates = 0usize;
         for (cell, label) in cells.iter().zip(labels) {
-            let problem =
-                json!({"name": cell.problem.spec.name, "params": cell.problem.spec.params});
+            // `train.eval_train_examples` applies to problems on data that do not set it.
+            let mut pspec = cell.problem.spec.clone();
+            if let Some(n) = cell.train.spec.eval_train_examples {
+                if !cell.problem.sources.contains_key(EVAL_TRAIN_EXAMPLES)
+                    && pspec.params.contains_key(EVAL_TRAIN_EXAMPLES)
+                {
+                    pspec.params.insert(EVAL_TRAIN_EXAMPLES.into(), json!(n));
+                }
+            }
+            let problem = json!({"name": pspec.name, "params": pspec.params});
+            // The data seed ignores how the train loss is evaluated.
+            let mut data_params = pspec.params.clone();
+            data_params.remove(EVAL_TRAIN_EXAMPLES);
+            let data_problem = json!({"name": pspec.name, "params": data_params});
             let optimizer = json!({
                 "name": cell.optimizer.spec.name,
                 "hparams": cell.optimizer.spec.hparams,
@@ -574,14 +593,14 @@ impl Cx<'_> {
                 let data_json = json!({
                     "v": ID_VERSION,
                     "experiment_seed": exp.seed,
-                    "problem": problem,
+                    "problem": data_problem,
                     "seed": seed,
                 });
                 runs.push(RunSpec {
                     run_id: hash_hex(&run_json),
                     cell_id: cell_id.clone(),
                     label: label.clone(),
-                    problem: cell.problem.spec.clone(),
+                    problem: pspec.clone(),
                     optimizer: cell.optimizer.spec.clone(),
                     train: cell.train.spec.clone(),
                     seed,
@@ -1082,11 +1101,10 @@ impl Cx<'_> {
         let mut lens: HashMap<String, usize> = HashMap::new();
         let mut data: HashMap<String, std::sync::Arc<optbench_models::Dataset>> = HashMap::new();
         let mut built: BTreeSet<String> = BTreeSet::new();
-        let mut problems_seen: BTreeSet<*const ProblemVariant> = BTreeSet::new();
         for cell in cells {
             let p = cell.problem;
             let key = Value::Object(p.spec.params.clone()).to_string();
-            if problems_seen.insert(p as *const ProblemVariant) && !lens.contains_key(&key) {
+            if !lens.contains_key(&key) {
                 let n = self.train_len(p, &mut data, &mut built)?;
                 lens.insert(key.clone(), n);
             }

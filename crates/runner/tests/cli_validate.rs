@@ -504,3 +504,25 @@ fn validate_prints_counts_and_list_prints_defaults() {
     let o = bin().args(["list", "optimisers"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn train_eval_train_examples_reaches_problems_that_do_not_set_it() {
+    let text = "problems:\n  - {name: mlp, dataset: {name: synthetic_classification, samples: 60}}\n  - {name: mlp, dataset: {name: synthetic_classification, samples: 60}, eval_train_examples: 7}\n  - rosenbrock\ntrain: {steps: 2, eval_train_examples: EVAL}\noptimizers: [sgd]\n";
+    let with = plan(&text.replace("EVAL", "30"));
+    let without = plan(&text.replace(", eval_train_examples: EVAL", ""));
+    let evals: Vec<Option<u64>> = with
+        .runs
+        .iter()
+        .map(|r| {
+            r.problem
+                .params
+                .get("eval_train_examples")
+                .and_then(|v| v.as_u64())
+        })
+        .collect();
+    assert_eq!(evals, vec![Some(30), Some(7), None]);
+    assert_eq!(with.runs[0].train.eval_train_examples, Some(30));
+    // How the loss is evaluated does not change the data.
+    assert_eq!(with.runs[0].data_seed, without.runs[0].data_seed);
+    assert_ne!(with.runs[0].run_id, without.runs[0].run_id);
+}
