@@ -56,10 +56,17 @@ def target_dir() -> Path:
     return Path(json.loads(out)["target_directory"])
 
 
+BENCH_EXE: str | None = None
+
+
 def run_cargo(sizes: list[int], criterion_args: str, name: str = "[a-z]+") -> None:
     filt = f"^step/{name}/(" + "|".join(str(n) for n in sizes) + ")$"
-    cmd = ["cargo", "bench", "-p", "optbench-optim", "--bench", "step", "--",
-           *shlex.split(criterion_args), filt]
+    if BENCH_EXE:
+        # an already built bench binary: no cargo, no build lock
+        cmd = [BENCH_EXE, "--bench", *shlex.split(criterion_args), filt]
+    else:
+        cmd = ["cargo", "bench", "-p", "optbench-optim", "--bench", "step", "--",
+               *shlex.split(criterion_args), filt]
     print("$", " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
 
@@ -101,7 +108,11 @@ def main() -> None:
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--torch-json", help="reuse bench_torch_step.py --json output")
     ap.add_argument("--no-interleave", action="store_true")
+    ap.add_argument("--bench-exe", help="run this built bench binary (target/release/deps/"
+                    "step-<hash>) instead of `cargo bench`, e.g. while the target dir is locked")
     args = ap.parse_args()
+    global BENCH_EXE
+    BENCH_EXE = args.bench_exe
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     interleave = not (args.no_interleave or args.no_cargo or args.no_torch or args.torch_json)
 
