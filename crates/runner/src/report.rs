@@ -1,11 +1,13 @@
 //! `optbench report DIR`: Markdown and LaTeX (booktabs) tables from `runs.parquet`.
 //!
-//! One table per problem variant, one row per optimizer: its selected configuration (the best
-//! mean `select_by` value over the seeds that finished ok; configurations with diverged or failed
-//! seeds rank after those without), then over that configuration's ok seeds the final train
-//! loss, final test loss and final test accuracy as mean ± sample standard deviation (n − 1),
-//! the number of diverged runs among *all* the optimizer's runs on the problem (`k/N`), the mean
-//! wall time per run, and the optimizer's rank (1 = best, same order as the selection). The
+//! One table per problem variant, one row per optimizer setting (the label without its `lr=`
+//! part, so `sgd` and `sgd momentum=0.9` are separate rows, each tuned over its learning rates
+//! and batch sizes): its selected configuration (the best mean `select_by` value over the seeds
+//! that finished ok; configurations with diverged or failed seeds rank after those without),
+//! then over that configuration's ok seeds the final train loss, final test loss and final test
+//! accuracy as mean ± sample standard deviation (n − 1), the number of diverged runs among *all*
+//! the setting's runs on the problem (`k/N`), the mean wall time per run of the selected
+//! configuration, and the rank (1 = best, same order as the selection). The
 //! best value of each numeric column is bold. Numbers have three significant digits.
 
 use crate::plot::data::{self, DataError, ProblemGroup, Run, SelectBy, Status, Summary};
@@ -91,7 +93,7 @@ fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
             let all: Vec<&Run> = g
                 .configs
                 .iter()
-                .filter(|d| d.optimizer == c.optimizer)
+                .filter(|d| data::family(&d.label) == data::family(&c.label))
                 .flat_map(|d| d.runs.iter().map(|&i| &runs[i]))
                 .collect();
             let mut config = c.label.clone();
@@ -100,7 +102,7 @@ fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
             }
             Row {
                 rank: k + 1,
-                optimizer: c.optimizer.clone(),
+                optimizer: data::family(&c.label),
                 config,
                 ok_seeds: ok.len(),
                 seeds: c.runs.len(),

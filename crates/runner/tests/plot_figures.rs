@@ -177,3 +177,54 @@ fn redraw_1000_runs() {
     );
     assert!(dt < 5.0, "redraw took {dt:.2} s");
 }
+
+/// Renders a synthetic folder into `$OPTBENCH_FIGURE_PREVIEW` (column and page size) for looking
+/// at the figures: `OPTBENCH_FIGURE_PREVIEW=/tmp/preview cargo test -p optbench-runner --test
+/// plot_figures -- --ignored preview`.
+#[test]
+#[ignore = "writes figures for a human to look at"]
+fn preview() {
+    let Some(dir) = std::env::var_os("OPTBENCH_FIGURE_PREVIEW") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    write_synthetic(
+        &dir,
+        &Synthetic {
+            runs: 240,
+            records: 41,
+            seeds: 3,
+            lrs: 5,
+        },
+    )
+    .unwrap();
+    plot_results(
+        &dir,
+        &PlotOptions {
+            format: Format::Png,
+            ..PlotOptions::default()
+        },
+    )
+    .unwrap();
+    let page = dir.join("page");
+    write_synthetic(
+        &page,
+        &Synthetic {
+            runs: 240,
+            records: 41,
+            seeds: 3,
+            lrs: 5,
+        },
+    )
+    .unwrap();
+    plot_results(
+        &page,
+        &PlotOptions {
+            format: Format::Png,
+            size: FigureSize::Page,
+            ..PlotOptions::default()
+        },
+    )
+    .unwrap();
+    optbench_runner::report::write_report(&dir).unwrap();
+}

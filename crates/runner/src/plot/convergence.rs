@@ -1,7 +1,7 @@
 //! Convergence figures: a metric against steps (or epochs, examples, time), one line per
 //! configuration with the mean over seeds and a min–max band.
 
-use super::data::{self, Config, Metric, ProblemGroup, Status};
+use super::data::{self, Config, Metric, ProblemGroup, Status, XAxis};
 use super::render::{Figure, LegendEntry, Line, Panel};
 use super::style::LineStyle;
 use super::{Context, batch_label};
@@ -83,15 +83,16 @@ pub fn metric_panel(
     configs: &[&Config],
     styles: &[LineStyle],
     metric: Metric,
+    x: XAxis,
 ) -> Panel {
     let mut panel = Panel {
-        x_label: ctx.opts.x.axis_label().into(),
+        x_label: x.axis_label().into(),
         y_label: metric.axis_label().into(),
         y_log: metric.log_scale(),
         ..Panel::default()
     };
     for (c, st) in configs.iter().zip(styles) {
-        let agg = data::aggregate(c, ctx.runs, ctx.metrics, metric, ctx.opts.x);
+        let agg = data::aggregate(c, ctx.runs, ctx.metrics, metric, x);
         let mut line = Line::new(*st);
         line.in_range = c.count(ctx.runs, Status::Ok) == c.runs.len();
         for (x, s) in agg {
@@ -129,7 +130,7 @@ pub fn metrics_figure(
     let styles = styles(ctx, configs);
     let panels: Vec<Panel> = metrics
         .iter()
-        .map(|&m| metric_panel(ctx, configs, &styles, m))
+        .map(|&m| metric_panel(ctx, configs, &styles, m, ctx.opts.x))
         .filter(|p| !p.lines.is_empty())
         .collect();
     if panels.is_empty() {

@@ -465,11 +465,13 @@ fn slugify(s: &str) -> String {
     out.trim_matches('_').to_string()
 }
 
+/// Problem, dataset and `p_*` values of a problem variant.
+type VariantKey = (String, String, Vec<(String, String)>);
+
 /// Groups runs into problem variants and configurations.
 pub fn group_runs(runs: &[Run], palette: &super::style::Palette) -> Vec<ProblemGroup> {
     // Key: problem, dataset, p_* values.
-    let mut by_variant: BTreeMap<(String, String, Vec<(String, String)>), Vec<usize>> =
-        BTreeMap::new();
+    let mut by_variant: BTreeMap<VariantKey, Vec<usize>> = BTreeMap::new();
     for (i, r) in runs.iter().enumerate() {
         let key = (
             r.problem.clone(),
@@ -644,12 +646,26 @@ pub fn compare_scores(
     })
 }
 
-/// Per optimizer (palette order), the index into `group.configs` of its best configuration.
+/// The label of a configuration without its `lr=...` token. Configurations that share it are
+/// one "optimizer" for selection (so `sgd` and `sgd momentum=0.9` are compared as two
+/// optimizers, each tuned over its learning rates and batch sizes) and one line of the
+/// sensitivity figure.
+pub fn family(label: &str) -> String {
+    label
+        .split_whitespace()
+        .filter(|t| !t.starts_with("lr="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Per optimizer setting ([`family`] of the label, in configuration order), the index into
+/// `group.configs` of its best configuration.
 pub fn best_per_optimizer(group: &ProblemGroup, runs: &[Run], by: SelectBy) -> Vec<usize> {
     let mut best: Vec<(String, usize)> = Vec::new();
+    let fam: Vec<String> = group.configs.iter().map(|c| family(&c.label)).collect();
     for (ci, c) in group.configs.iter().enumerate() {
-        match best.iter_mut().find(|(o, _)| *o == c.optimizer) {
-            None => best.push((c.optimizer.clone(), ci)),
+        match best.iter_mut().find(|(o, _)| *o == fam[ci]) {
+            None => best.push((fam[ci].clone(), ci)),
             Some((_, b)) => {
                 let cur = config_score(&group.configs[*b], runs, by);
                 let new = config_score(c, runs, by);

@@ -7,7 +7,8 @@
 //!   (step, epoch, examples seen or wall time), one line per configuration: the mean over seeds,
 //!   with a min–max band over seeds; log y for losses. One figure per problem variant, and per
 //!   batch size when the grid varies it. `--metric` draws that one metric instead.
-//! - `best_<problem>`: per optimizer, its configuration with the best mean `--select-by`
+//! - `best_<problem>`: per optimizer setting (the label without `lr=`, so `sgd` and
+//!   `sgd momentum=0.9` count separately), its configuration with the best mean `--select-by`
 //!   (default final train loss; configurations with diverged seeds rank last).
 //! - `lr_<problem>[_bs<N>]`: final train (and test) loss against the learning rate (log x), mean
 //!   and min–max over the seeds that did not diverge; a diverged run is a × at the top edge.

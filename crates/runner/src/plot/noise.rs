@@ -3,7 +3,7 @@
 //! ‖θₜ − θₜ₋₁‖₂ per step of each optimizer's best configuration (log y).
 
 use super::convergence::{legend_label, metric_panel, seeds_text, styles, train_size};
-use super::data::{self, Config, Metric, Status};
+use super::data::{self, Config, Metric, Status, XAxis};
 use super::render::{Figure, LegendEntry, Panel};
 use super::{Context, batch_label};
 
@@ -45,7 +45,13 @@ pub fn figures(ctx: &Context) -> Vec<Figure> {
                 .collect();
             if sgd.len() >= 2 && ctx.has_metric(&sgd, Metric::BatchLoss) {
                 let st = styles(ctx, &sgd);
-                let mut p = metric_panel(ctx, &sgd, &st, Metric::BatchLoss);
+                // Per epoch, so full-batch and per-example runs share the x range.
+                let x = if sgd.iter().all(|c| ctx.has_metric(&[c], Metric::BatchLoss)) {
+                    XAxis::Epoch
+                } else {
+                    ctx.opts.x
+                };
+                let mut p = metric_panel(ctx, &sgd, &st, Metric::BatchLoss, x);
                 p.title = "sgd: gradient noise by batch size".into();
                 for (c, s) in sgd.iter().zip(&st) {
                     legend.push(LegendEntry {
@@ -63,19 +69,30 @@ pub fn figures(ctx: &Context) -> Vec<Figure> {
             .map(|i| &g.configs[i])
             .collect();
         if ctx.has_metric(&best, Metric::UpdateNorm) {
-            // Styles continue after the sgd lines so the same optimizer's lines stay distinct.
+            // A configuration already in the first panel keeps its style and legend entry.
             let mut combined: Vec<&Config> = all.clone();
-            combined.extend(&best);
+            combined.extend(
+                best.iter()
+                    .filter(|c| !all.iter().any(|a| a.cell_id == c.cell_id)),
+            );
             let st_all = styles(ctx, &combined);
-            let st = &st_all[all.len()..];
-            let mut p = metric_panel(ctx, &best, st, Metric::UpdateNorm);
+            let st: Vec<_> = best
+                .iter()
+                .map(|c| {
+                    st_all[combined
+                        .iter()
+                        .position(|a| a.cell_id == c.cell_id)
+                        .unwrap_or(0)]
+                })
+                .collect();
+            let mut p = metric_panel(ctx, &best, &st, Metric::UpdateNorm, ctx.opts.x);
             p.title = "Step size: best configuration per optimizer".into();
             let batch = (sizes.len() > 1).then_some(full);
-            for (c, s) in best.iter().zip(st) {
-                legend.push(LegendEntry {
-                    style: *s,
-                    label: legend_label(ctx, c, batch.map(|f| batch_label(c.batch_size, f))),
-                });
+            for (c, s) in best.iter().zip(&st) {
+                if !all.iter().any(|a| a.cell_id == c.cell_id) {
+                    let label = legend_label(ctx, c, batch.map(|f| batch_label(c.batch_size, f)));
+                    legend.push(LegendEntry { style: *s, label });
+                }
             }
             panels.push(p);
             all.extend(&best);

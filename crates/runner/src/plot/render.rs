@@ -10,6 +10,7 @@
 
 use super::style::{self, FONT, LineStyle, Marker};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -92,6 +93,35 @@ const TITLE_H: u32 = 60;
 const CAPTION_H: u32 = 50;
 const LEGEND_ROW_H: u32 = 46;
 const SAMPLE_W: u32 = 110;
+/// Widest square panel (trajectories on a page are not drawn 7 in wide).
+const SQUARE_MAX_W: u32 = 1100;
+
+/// The caption broken into lines that fit the width.
+fn caption_lines(fig: &Figure, page: bool) -> Vec<String> {
+    if fig.caption.is_empty() {
+        return Vec::new();
+    }
+    let font = (FONT, style::tick_px()).into_font();
+    let max = width_px(page).saturating_sub(60);
+    let fits = |s: &str| font.box_size(s).map(|(w, _)| w <= max).unwrap_or(true);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in fig.caption.split(' ') {
+        let trial = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if fits(&trial) || cur.is_empty() {
+            cur = trial;
+        } else {
+            lines.push(std::mem::take(&mut cur));
+            cur = word.to_string();
+        }
+    }
+    lines.push(cur);
+    lines
+}
 
 /// Panel grid (rows, columns) and panel height.
 fn grid(fig: &Figure, page: bool) -> (usize, usize, u32) {
@@ -101,8 +131,9 @@ fn grid(fig: &Figure, page: bool) -> (usize, usize, u32) {
     let w = width_px(page) / cols as u32;
     let square = fig.panels.iter().any(|p| p.square);
     let h = if square {
-        // Plot area roughly square: labels take ~150 px horizontally and ~120 px vertically.
-        (w.min(if page { 1200 } else { 1050 })).saturating_sub(30)
+        // Plot area square: the y labels and margins take 196 px across, the x labels and
+        // margins 120 px down.
+        w.min(SQUARE_MAX_W).saturating_sub(196) + 120
     } else if page && cols > 1 {
         (f64::from(w) * 0.85) as u32
     } else {
@@ -133,7 +164,7 @@ pub fn figure_size(fig: &Figure, page: bool) -> (u32, u32) {
     } else {
         0
     };
-    let caption_h = if fig.caption.is_empty() { 0 } else { CAPTION_H };
+    let caption_h = caption_lines(fig, page).len() as u32 * CAPTION_H;
     (
         width_px(page),
         TITLE_H + rows as u32 * h + legend_h + caption_h + 10,
@@ -209,6 +240,108 @@ fn panel_ranges(p: &Panel) -> ((f64, f64), (f64, f64)) {
     (range(xs, p.x_range, p.x_log), range(ys, p.y_range, p.y_log))
 }
 
+/// Tick positions (transformed coordinates) for a range: on log axes whole decades when the
+/// range spans 1.5 decades or more (thinned to at most 7), else 1–2–5 steps; on linear axes
+/// 1–2–5 steps aiming at about 5 ticks. Returns (major, minor).
+pub fn ticks((lo, hi): (f64, f64), log: bool) -> (Vec<f64>, Vec<f64>) {
+    if log && hi - lo >= 1.5 {
+        let (a, b) = (lo.ceil() as i64, hi.floor() as i64);
+        let step = ((b - a) / 6 + 1).max(1);
+        let major: Vec<f64> = (a..=b)
+            .filter(|e| (e - a) % step == 0)
+            .map(|e| e as f64)
+            .collect();
+        let minor = if step == 1 {
+            (lo.floor() as i64..=b)
+                .flat_map(|e| (2..10).map(move |m| e as f64 + f64::from(m).log10()))
+                .filter(|v| (lo..=hi).contains(v))
+                .collect()
+        } else {
+            (a..=b).map(|e| e as f64).collect()
+        };
+        return (major, minor);
+    }
+    let (vlo, vhi) = if log {
+        (10f64.powf(lo), 10f64.powf(hi))
+    } else {
+        (lo, hi)
+    };
+    let span = (vhi - vlo).abs().max(1e-300);
+    let raw = span / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|st| span / st <= 6.0)
+        .unwrap_or(10.0 * mag);
+    let first = (vlo / step).ceil() as i64;
+    let last = (vhi / step).floor() as i64;
+    let values: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
+    let major: Vec<f64> = if log {
+        values
+            .into_iter()
+            .filter(|v| *v > 0.0)
+            .map(f64::log10)
+            .collect()
+    } else {
+        values
+    };
+    let minor_step = step / 5.0;
+    let mut minor = Vec::new();
+    let (mf, ml) = (
+        (vlo / minor_step).ceil() as i64,
+        (vhi / minor_step).floor() as i64,
+    );
+    if ml - mf < 200 {
+        for k in mf..=ml {
+            let v = k as f64 * minor_step;
+            if log {
+                if v > 0.0 {
+                    minor.push(v.log10());
+                }
+            } else {
+                minor.push(v);
+            }
+        }
+    }
+    (major, minor)
+}
+
+/// A linear axis over transformed coordinates with the given major and minor ticks.
+#[derive(Clone)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    major: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let t = if self.hi > self.lo {
+            (v - self.lo) / (self.hi - self.lo)
+        } else {
+            0.5
+        };
+        limit.0 + ((f64::from(limit.1 - limit.0)) * t).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.major.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
 type DrawResult = Result<(), String>;
 
 fn err<E: std::fmt::Debug>(e: E) -> String {
@@ -229,7 +362,7 @@ fn draw_marker<DB: DrawingBackend>(
     style: &LineStyle,
     open: bool,
 ) -> DrawResult {
-    let r = 11;
+    let r = 9;
     let s = ShapeStyle {
         color: style.color.to_rgba(),
         filled: !open,
@@ -369,12 +502,10 @@ fn draw_panel<DB: DrawingBackend>(
     let tick = (FONT, style::tick_px()).into_font();
     let text = (FONT, style::text_px()).into_font();
     let title = (FONT, style::text_px()).into_font();
-    let area = if p.square {
-        // Center a square region.
-        let (w, h) = area.dim_in_pixel();
-        let side = w.min(h);
-        let dx = (w - side) / 2;
-        area.margin(0, 0, dx, w - side - dx)
+    let (aw, _) = area.dim_in_pixel();
+    let area = if p.square && aw > SQUARE_MAX_W {
+        let dx = (aw - SQUARE_MAX_W) / 2;
+        area.margin(0, 0, dx, aw - SQUARE_MAX_W - dx)
     } else {
         area.clone()
     };
@@ -388,16 +519,41 @@ fn draw_panel<DB: DrawingBackend>(
     if !p.title.is_empty() {
         builder.caption(&p.title, title);
     }
-    let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
     let (xlog, ylog) = (p.x_log, p.y_log);
-    let xf = move |v: &f64| style::tick_label(*v, xlog);
-    let yf = move |v: &f64| style::tick_label(*v, ylog);
+    let (xmaj, xmin) = ticks((x0, x1), xlog);
+    let (ymaj, ymin) = ticks((y0, y1), ylog);
+    let mut chart = builder
+        .build_cartesian_2d(
+            Axis {
+                lo: x0,
+                hi: x1,
+                major: xmaj,
+                minor: xmin,
+            },
+            Axis {
+                lo: y0,
+                hi: y1,
+                major: ymaj,
+                minor: ymin,
+            },
+        )
+        .map_err(err)?;
+    // Whole decades are labelled 10ⁿ; 1–2–5 ticks (short log ranges) as plain numbers.
+    let label = |log: bool, decades: bool| {
+        move |v: &f64| {
+            if log && !decades {
+                style::short_number(10f64.powf(*v))
+            } else {
+                style::tick_label(*v, log)
+            }
+        }
+    };
+    let xf = label(xlog, x1 - x0 >= 1.5);
+    let yf = label(ylog, y1 - y0 >= 1.5);
     chart
         .configure_mesh()
         .x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
-        .x_labels(if page { 6 } else { 5 })
-        .y_labels(6)
         .x_label_formatter(&xf)
         .y_label_formatter(&yf)
         .label_style(tick.clone())
@@ -455,7 +611,7 @@ fn draw_panel<DB: DrawingBackend>(
     let to_px = |q: (f64, f64)| chart.backend_coord(&q);
     let origin = plot_area.get_base_pixel();
     let local = |c: (i32, i32)| (c.0 - origin.0, c.1 - origin.1);
-    for l in &p.lines {
+    for (li, l) in p.lines.iter().enumerate() {
         let pts: Vec<(f64, f64)> = l.points.iter().filter_map(|&(x, y)| clamp(x, y)).collect();
         let px: Vec<(i32, i32)> = pts.iter().map(|&q| local(to_px(q))).collect();
         draw_polyline(&plot_area, &px, &l.style)?;
@@ -469,10 +625,10 @@ fn draw_panel<DB: DrawingBackend>(
             draw_marker(&plot_area, px[px.len() - 1], &l.style, false)?;
         } else {
             let n = 6usize;
-            let offset = (l.style.color.0 as usize + 3 * l.style.color.1 as usize) % 7;
+            let offset = (li * 3) % 7;
             for k in 0..n {
-                let i = ((k as f64 + 0.3 + offset as f64 / 10.0) / n as f64 * (px.len() - 1) as f64)
-                    as usize;
+                let i = ((k as f64 + 0.15 + offset as f64 / 10.0) / n as f64
+                    * (px.len() - 1) as f64) as usize;
                 draw_marker(&plot_area, px[i.min(px.len() - 1)], &l.style, false)?;
             }
         }
@@ -560,11 +716,14 @@ pub fn draw<DB: DrawingBackend>(
     };
     let (legend, caption) = rest.split_vertically(legend_h);
     draw_legend(&legend, fig, &widths)?;
-    if !fig.caption.is_empty() {
+    for (k, line) in caption_lines(fig, page).into_iter().enumerate() {
         caption
             .draw(&Text::new(
-                fig.caption.clone(),
-                (width_px(page) as i32 / 2, CAPTION_H as i32 / 2),
+                line,
+                (
+                    width_px(page) as i32 / 2,
+                    CAPTION_H as i32 / 2 + k as i32 * CAPTION_H as i32,
+                ),
                 (FONT, style::tick_px())
                     .into_font()
                     .color(&RGBColor(60, 60, 60))

@@ -7,15 +7,7 @@ use super::data::{self, Config, Status};
 use super::render::{Figure, LegendEntry, Line, Panel};
 use super::{Context, batch_label};
 
-/// The label of a configuration without its `lr=...` token: configurations that share it form
-/// one line of the sensitivity figure.
-pub fn family(label: &str) -> String {
-    label
-        .split_whitespace()
-        .filter(|t| !t.starts_with("lr="))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use super::data::family;
 
 type Final = fn(&data::Run) -> f64;
 

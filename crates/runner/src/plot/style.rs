@@ -202,11 +202,7 @@ pub fn tick_label(v: f64, log: bool) -> String {
         let r = v.round();
         if (v - r).abs() < 1e-9 {
             let e = r as i64;
-            return match e {
-                0 => "1".into(),
-                1 => "10".into(),
-                _ => format!("10{}", superscript(e)),
-            };
+            return format!("10{}", superscript(e));
         }
         return short_number(10f64.powf(v));
     }
@@ -263,7 +259,7 @@ mod tests {
     #[test]
     fn tick_labels() {
         assert_eq!(tick_label(-3.0, true), "10⁻³");
-        assert_eq!(tick_label(0.0, true), "1");
+        assert_eq!(tick_label(0.0, true), "10⁰");
         assert_eq!(tick_label(2.0, true), "10²");
         assert_eq!(short_number(0.5), "0.5");
         assert_eq!(short_number(1234.0), "1234");
