@@ -54,7 +54,7 @@ pub enum Command {
     /// 1 regression, 2 not comparable, 3 error).
     Compare(crate::compare::CompareArgs),
     /// Combine the shards of a results folder into one result.
-    Merge(DirArgs),
+    Merge(crate::merge::MergeArgs),
 }
 
 /// `optbench run`.
@@ -200,7 +200,22 @@ pub fn run_command(command: Command) -> anyhow::Result<i32> {
             }
             .into()),
         },
-        Command::Merge(_) => Err(crate::error::NotAvailable("optbench merge").into()),
+        Command::Merge(args) => match crate::merge::run_merge(&args) {
+            Ok(m) => {
+                eprintln!(
+                    "optbench: merged {} shard(s), {} runs, into {}",
+                    m.shards.len(),
+                    m.runs,
+                    args.dir.display()
+                );
+                Ok(EXIT_OK)
+            }
+            Err(e) => Err(Failure {
+                code: e.exit_code(),
+                message: e.to_string(),
+            }
+            .into()),
+        },
     }
 }
 

@@ -526,3 +526,50 @@ fn train_eval_train_examples_reaches_problems_that_do_not_set_it() {
     assert_eq!(with.runs[0].data_seed, without.runs[0].data_seed);
     assert_ne!(with.runs[0].run_id, without.runs[0].run_id);
 }
+
+/// `run` without `--out` writes results/<name>/ under the current folder, with figures and the
+/// report; `--set name=...` renames the folder.
+#[test]
+fn run_writes_results_name_under_the_current_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = bad_dir().join("good.yaml");
+    let o = bin()
+        .current_dir(tmp.path())
+        .arg("run")
+        .arg(&exp)
+        .args(["--jobs", "1", "--set", "name=renamed", "--set", "seeds=2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = tmp.path().join("results/renamed");
+    for f in [
+        "runs.parquet",
+        "metrics.parquet",
+        "experiment.yaml",
+        "report.md",
+        "plots",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing in {}", out.display());
+    }
+    let resolved = std::fs::read_to_string(out.join("experiment.yaml")).unwrap();
+    assert!(resolved.contains("name: renamed"), "{resolved}");
+    // The resolved experiment validates and gives the same plan (same run ids).
+    let a = load(&exp, &["name=renamed".into(), "seeds=2".into()])
+        .unwrap()
+        .plan;
+    let b = load(&out.join("experiment.yaml"), &[]).unwrap().plan;
+    assert_eq!(
+        a.runs.iter().map(|r| &r.run_id).collect::<Vec<_>>(),
+        b.runs.iter().map(|r| &r.run_id).collect::<Vec<_>>()
+    );
+    // A bad --shard is bad input.
+    let o = bin()
+        .current_dir(tmp.path())
+        .arg("run")
+        .arg(&exp)
+        .args(["--shard", "3/2", "--no-plots"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--shard"), "{}", stderr(&o));
+}
