@@ -176,8 +176,11 @@ fn install_quiet_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_RUN.with(Cell::get) {
-                let msg = info
-                    .payload_as_str()
+                let payload = info.payload();
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                     .unwrap_or("panic with a non-string payload");
                 let loc = info
                     .location()
