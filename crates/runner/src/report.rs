@@ -97,7 +97,7 @@ fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
                 .flat_map(|d| d.runs.iter().map(|&i| &runs[i]))
                 .collect();
             let mut config = c.label.clone();
-            if several_batches && c.batch_size.is_finite() {
+            if several_batches && c.batch_size.is_finite() && !c.label.contains("bs=") {
                 let _ = write!(config, ", batch {}", c.batch_size as u64);
             }
             Row {

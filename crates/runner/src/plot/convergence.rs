@@ -62,7 +62,7 @@ pub fn styles(ctx: &Context, configs: &[&Config]) -> Vec<LineStyle> {
 /// diverged or failed.
 pub fn legend_label(ctx: &Context, c: &Config, batch: Option<String>) -> String {
     let mut s = c.label.clone();
-    if let Some(b) = batch {
+    if let Some(b) = batch.filter(|_| !c.label.contains("bs=")) {
         s.push_str(&format!(", batch {b}"));
     }
     let n = c.runs.len();
