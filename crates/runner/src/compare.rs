@@ -941,7 +941,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn num(x: Option<f64>) -> String {
     match x {
         None => "–".into(),
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if (1e-3..1e5).contains(&v.abs()) => format!("{v:.4}"),
         Some(v) => format!("{v:.3e}"),
     }
