@@ -5,5 +5,10 @@ use criterion::{criterion_group, criterion_main};
 mod loss_grad;
 mod mlp;
 
-criterion_group!(benches, mlp::mlp_train_step, loss_grad::loss_grad);
+criterion_group!(
+    benches,
+    mlp::mlp_train_step,
+    mlp::mlp_eval,
+    loss_grad::loss_grad
+);
 criterion_main!(benches);

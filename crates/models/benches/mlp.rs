@@ -85,3 +85,16 @@ pub fn mlp_train_step(c: &mut Criterion) {
     }
     group.finish();
 }
+
+/// Evaluation (forward only, chunks of 256) of a 10,000-example set: compare its examples/s
+/// with `mlp_train_step` — an evaluation must cost no more than a training epoch.
+pub fn mlp_eval(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mlp_eval");
+    let mut problem = mnist_like_mlp(&[128], 10_000);
+    let params = problem.initial_params();
+    group.throughput(Throughput::Elements(problem.eval_train_len() as u64));
+    group.bench_function(BenchmarkId::new("784-128-10", "train_loss_10000"), |b| {
+        b.iter(|| black_box(problem.train_loss(&params)))
+    });
+    group.finish();
+}
