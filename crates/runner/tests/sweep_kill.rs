@@ -1,12 +1,13 @@
 //! Crash safety end to end: `kill -9` of `optbench run` mid-sweep, then the same command again,
 //! gives the same `runs.parquet` and `metrics.parquet` as an uninterrupted sweep.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use optbench_runner::results::{self, read_metrics, read_runs};
-use polars::prelude::*;
 
 const EXPERIMENT: &str = "\
 name: kill-test
@@ -44,28 +45,6 @@ fn parts(out: &Path) -> usize {
     })
 }
 
-/// Every value of every column but `wall_time_s`, floats as bits.
-fn fingerprint(df: &DataFrame) -> Vec<(String, Vec<String>)> {
-    df.columns()
-        .iter()
-        .filter(|c| c.name().as_str() != results::WALL_TIME_S)
-        .map(|c| {
-            let values = match c.dtype() {
-                DataType::Float64 => c
-                    .f64()
-                    .unwrap()
-                    .iter()
-                    .map(|v| format!("{:?}", v.map(f64::to_bits)))
-                    .collect(),
-                _ => (0..c.len())
-                    .map(|i| format!("{:?}", c.get(i).unwrap()))
-                    .collect(),
-            };
-            (c.name().to_string(), values)
-        })
-        .collect()
-}
-
 #[test]
 fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
     let tmp = tempfile::tempdir().unwrap();
@@ -100,11 +79,11 @@ fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
     assert!(status.success(), "resumed sweep: {status:?}");
     assert_eq!(parts(&killed), total);
     assert_eq!(
-        fingerprint(&read_runs(&whole).unwrap()),
-        fingerprint(&read_runs(&killed).unwrap())
+        common::fingerprint(&read_runs(&whole).unwrap()),
+        common::fingerprint(&read_runs(&killed).unwrap())
     );
     assert_eq!(
-        fingerprint(&read_metrics(&whole).unwrap()),
-        fingerprint(&read_metrics(&killed).unwrap())
+        common::fingerprint(&read_metrics(&whole).unwrap()),
+        common::fingerprint(&read_metrics(&killed).unwrap())
     );
 }

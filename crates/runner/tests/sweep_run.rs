@@ -1,6 +1,8 @@
 //! The sweep through the library API: schema, row counts, determinism across `jobs`, resume,
 //! divergence, failures, shards and the stop flag.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -120,28 +122,6 @@ fn opts(dir: &Path, jobs: usize) -> SweepOptions {
     o.progress = false;
     o.ctrl_c = false;
     o
-}
-
-/// Every value of every column but `wall_time_s`, floats as bits.
-fn fingerprint(df: &DataFrame) -> Vec<(String, Vec<String>)> {
-    df.columns()
-        .iter()
-        .filter(|c| c.name().as_str() != results::WALL_TIME_S)
-        .map(|c| {
-            let values = match c.dtype() {
-                DataType::Float64 => c
-                    .f64()
-                    .unwrap()
-                    .iter()
-                    .map(|v| format!("{:?}", v.map(f64::to_bits)))
-                    .collect(),
-                _ => (0..c.len())
-                    .map(|i| format!("{:?}", c.get(i).unwrap()))
-                    .collect(),
-            };
-            (c.name().to_string(), values)
-        })
-        .collect()
 }
 
 fn strings(df: &DataFrame, col: &str) -> Vec<Option<String>> {
@@ -279,12 +259,12 @@ fn jobs_do_not_change_results() {
     run(&p, &opts(a.path(), 1));
     run(&p, &opts(b.path(), 2));
     assert_eq!(
-        fingerprint(&read_runs(a.path()).unwrap()),
-        fingerprint(&read_runs(b.path()).unwrap())
+        common::fingerprint(&read_runs(a.path()).unwrap()),
+        common::fingerprint(&read_runs(b.path()).unwrap())
     );
     assert_eq!(
-        fingerprint(&read_metrics(a.path()).unwrap()),
-        fingerprint(&read_metrics(b.path()).unwrap())
+        common::fingerprint(&read_metrics(a.path()).unwrap()),
+        common::fingerprint(&read_metrics(b.path()).unwrap())
     );
 }
 
@@ -307,12 +287,12 @@ fn resume_runs_only_missing_runs_and_matches() {
     let s = run(&p, &opts(dir.path(), 1));
     assert_eq!((s.resumed, s.ran), (5, 3));
     assert_eq!(
-        fingerprint(&read_runs(full.path()).unwrap()),
-        fingerprint(&read_runs(dir.path()).unwrap())
+        common::fingerprint(&read_runs(full.path()).unwrap()),
+        common::fingerprint(&read_runs(dir.path()).unwrap())
     );
     assert_eq!(
-        fingerprint(&read_metrics(full.path()).unwrap()),
-        fingerprint(&read_metrics(dir.path()).unwrap())
+        common::fingerprint(&read_metrics(full.path()).unwrap()),
+        common::fingerprint(&read_metrics(dir.path()).unwrap())
     );
     // Nothing left to do: a third sweep runs nothing and writes the same files.
     let s = run(&p, &opts(dir.path(), 2));
