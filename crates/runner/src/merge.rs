@@ -294,7 +294,8 @@ pub fn merge_dir(dir: &Path, plan: &Plan) -> Result<MergeSummary, MergeError> {
         if let (1, Some(&n)) = (counts.len(), counts.iter().next()) {
             let mut per: BTreeMap<u64, usize> = BTreeMap::new();
             for r in &missing {
-                *per.entry(Shard::bucket_of(&r.run_id, n)).or_default() += 1;
+                *per.entry(Shard::bucket_of(&r.cell_id, r.seed, n))
+                    .or_default() += 1;
             }
             by_shard = per
                 .into_iter()

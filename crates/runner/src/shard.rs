@@ -1,14 +1,34 @@
 //! Splitting a plan across machines: `--shard I/N`.
 //!
-//! A [`Shard`] `I/N` (0-based, `I < N`) owns the runs whose `run_id` hashes to bucket `I` of `N`.
-//! The bucket depends on the run's own id only, so adding seeds, optimizers or problems to an
-//! experiment never moves an existing run to another shard, and every shard sees about `1/N` of
-//! the runs whatever the plan's order.
+//! A [`Shard`] `I/N` (0-based, `I < N`) owns the runs whose bucket is `I`, where a run of cell
+//! `c` with seed `s` is in bucket
 //!
-//! The bucket is Lamping & Veach's jump consistent hash ("A Fast, Minimal Memory, Consistent Hash
-//! Algorithm", 2014, arXiv:1406.2294) of the first 8 bytes (little-endian) of `blake3(run_id)`.
-//! Jump hash is uniform over the `N` buckets, and when `N` grows to `N + 1` only `1/(N + 1)` of the
-//! runs change shard (a plain `hash % N` would move almost all of them).
+//! ```text
+//! bucket(c, s, N) = (h(c) mod N + s mod N) mod N,   h(c) = first 8 bytes (little-endian) of blake3(cell_id)
+//! ```
+//!
+//! Why this and not a hash of the run id alone:
+//! - **Balanced by construction.** Within a cell, consecutive seeds go to consecutive shards, so
+//!   with `k` seeds every shard gets `⌊k/N⌋` or `⌈k/N⌉` runs of every cell. Runs of one cell cost
+//!   about the same (same problem, optimizer, budget), so the shards' work differs by at most one
+//!   run per cell, whatever the cells cost; `h(c)` spreads the cells' "extra" runs (when `N` does
+//!   not divide `k`) over the shards. A hash of `run_id` alone (the jump consistent hash used
+//!   before) is only balanced on average: 160 runs over 2 shards split 77/83, 16 runs 6/10, and
+//!   over 4 shards 3/6/2/5 (this scheme: 80/80, 8/8, 4/4/4/4); and since the runs of different
+//!   cells cost different amounts, cost was unbalanced beyond the counts. The slowest shard sets
+//!   the sweep's wall time.
+//! - **Stable when the plan grows.** The bucket depends on the run's own cell id and seed only:
+//!   adding seeds, optimizers, problems or grid values never moves an existing run to another
+//!   shard (a shard that resumes after the experiment grew keeps its finished runs).
+//! - **Changing `N` reshuffles.** Going from `N` to `N + 1` shards moves most runs (the jump hash
+//!   moved only `1/(N + 1)` of them). Nothing depends on that: the part files are named by run
+//!   id, not by shard, so a re-split sweep still resumes every finished run; only the
+//!   `*.shard-I-of-N.*` files are per split, and `optbench merge` refuses a folder with shard
+//!   manifests of two different `N` (remove the old split's shard files first).
+//! - **Seed values, not positions.** `s` is the seed's value (`seeds: 40` gives 0..=39). Seeds
+//!   listed by hand that are all congruent modulo `N` (say `[0, 10, 20]` with `N = 10`) put a
+//!   whole cell on one shard; the cells are then spread by `h(c)` only, which is still balanced
+//!   on average but no longer exactly.
 //!
 //! Defaults from the environment ([`Shard::from_env`]):
 //! - Slurm job arrays: `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_COUNT`, and `SLURM_ARRAY_TASK_MIN`
@@ -24,6 +44,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use thiserror::Error;
+
+use crate::plan::RunSpec;
 
 /// Why a shard specification or the environment does not name a valid shard.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -154,18 +176,23 @@ impl Shard {
         Ok(None)
     }
 
-    /// The shard (bucket in `0..count`) that `run_id` belongs to when the plan is split `count`
-    /// ways; `count` 0 is treated as 1.
-    pub fn bucket_of(run_id: &str, count: u64) -> u64 {
-        let digest = blake3::hash(run_id.as_bytes());
-        let mut key_bytes = [0u8; 8];
-        key_bytes.copy_from_slice(&digest.as_bytes()[..8]);
-        jump_consistent_hash(u64::from_le_bytes(key_bytes), count.max(1))
+    /// The shard (bucket in `0..count`) that the run of cell `cell_id` with seed `seed` belongs
+    /// to when the plan is split `count` ways: `(h(cell_id) mod count + seed mod count) mod
+    /// count` with `h` the first 8 bytes (little-endian) of `blake3(cell_id)` (see the module
+    /// documentation); `count` 0 is treated as 1.
+    pub fn bucket_of(cell_id: &str, seed: u64, count: u64) -> u64 {
+        let n = count.max(1);
+        (cell_hash(cell_id) % n + seed % n) % n
     }
 
-    /// Whether this shard runs `run_id`.
-    pub fn contains(&self, run_id: &str) -> bool {
-        Self::bucket_of(run_id, self.count) == self.index
+    /// Whether this shard runs `spec` (by its cell id and seed).
+    pub fn contains(&self, spec: &RunSpec) -> bool {
+        self.contains_run(&spec.cell_id, spec.seed)
+    }
+
+    /// Whether this shard runs the run of cell `cell_id` with seed `seed`.
+    pub fn contains_run(&self, cell_id: &str, seed: u64) -> bool {
+        Self::bucket_of(cell_id, seed, self.count) == self.index
     }
 
     /// The tag shard files carry, `shard-I-of-N` (e.g. `runs.shard-0-of-4.parquet`).
@@ -198,20 +225,12 @@ impl FromStr for Shard {
     }
 }
 
-/// Lamping & Veach's jump consistent hash: maps `key` to a bucket in `0..buckets` (`buckets >= 1`).
-///
-/// The reference implementation's linear congruential step and float division, written with
-/// wrapping arithmetic; it is deterministic across platforms (IEEE-754 doubles).
-fn jump_consistent_hash(mut key: u64, buckets: u64) -> u64 {
-    let mut b: u64 = 0;
-    let mut j: u64 = 0;
-    while j < buckets {
-        b = j;
-        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
-        let r = ((key >> 33) + 1) as f64;
-        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / r)) as u64;
-    }
-    b
+/// `h(cell_id)`: the first 8 bytes of `blake3(cell_id)` as a little-endian integer.
+fn cell_hash(cell_id: &str) -> u64 {
+    let digest = blake3::hash(cell_id.as_bytes());
+    let mut key_bytes = [0u8; 8];
+    key_bytes.copy_from_slice(&digest.as_bytes()[..8]);
+    u64::from_le_bytes(key_bytes)
 }
 
 #[cfg(test)]
@@ -221,7 +240,7 @@ mod tests {
 
     fn ids(n: usize) -> Vec<String> {
         (0..n)
-            .map(|i| blake3::hash(format!("run {i}").as_bytes()).to_hex()[..16].to_string())
+            .map(|i| blake3::hash(format!("cell {i}").as_bytes()).to_hex()[..16].to_string())
             .collect()
     }
 
@@ -264,24 +283,69 @@ mod tests {
 
     #[test]
     fn every_run_in_exactly_one_shard() {
-        let ids = ids(2000);
+        let cells = ids(300);
         for n in [1u64, 2, 3, 7, 16] {
-            for id in &ids {
-                let owners = (0..n)
-                    .filter(|&i| Shard::new(i, n).unwrap().contains(id))
-                    .count();
-                assert_eq!(owners, 1, "{id} in {owners} of {n} shards");
+            for c in &cells {
+                for seed in [0u64, 1, 2, 5, 41, u64::MAX] {
+                    let owners = (0..n)
+                        .filter(|&i| Shard::new(i, n).unwrap().contains_run(c, seed))
+                        .count();
+                    assert_eq!(owners, 1, "{c} seed {seed} in {owners} of {n} shards");
+                }
             }
         }
     }
 
     #[test]
-    fn balanced() {
-        // 40,000 ids over 8 shards: expected 5,000 each, binomial sd ≈ 66; allow ±5 sd.
-        let ids = ids(40_000);
+    fn consecutive_seeds_of_a_cell_go_round_robin() {
+        for c in ids(50) {
+            for n in [2u64, 3, 4, 7] {
+                let first = Shard::bucket_of(&c, 0, n);
+                for seed in 0..3 * n {
+                    assert_eq!(Shard::bucket_of(&c, seed, n), (first + seed) % n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_cell_split_evenly() {
+        // k seeds of one cell over n shards: each shard gets floor(k/n) or ceil(k/n) runs.
+        for c in ids(200) {
+            for (k, n) in [(40u64, 2u64), (4, 4), (5, 4), (3, 8), (100, 7), (1, 3)] {
+                let mut counts = vec![0u64; n as usize];
+                for seed in 0..k {
+                    counts[Shard::bucket_of(&c, seed, n) as usize] += 1;
+                }
+                let (lo, hi) = (k / n, k.div_ceil(n));
+                assert!(
+                    counts.iter().all(|&x| x == lo || x == hi),
+                    "{k} seeds over {n}: {counts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn whole_plan_balanced() {
+        // 160 runs (4 cells x 40 seeds) over 2 shards: exactly 80/80 (the jump hash of the run
+        // ids gave 77/83 on the MLP benchmark plan). 4 cells x 4 seeds over 4 shards: 4 each.
+        let cells = ids(4);
+        for (seeds, n, want) in [(40u64, 2u64, 80u64), (4, 4, 4), (40, 4, 40)] {
+            let mut counts = vec![0u64; n as usize];
+            for c in &cells {
+                for seed in 0..seeds {
+                    counts[Shard::bucket_of(c, seed, n) as usize] += 1;
+                }
+            }
+            assert!(counts.iter().all(|&x| x == want), "{counts:?}");
+        }
+        // One seed per cell: the cells alone are spread by h(cell); 40,000 cells over 8
+        // shards, expected 5,000 each, binomial sd ~ 66; allow +-5 sd, and chi-square with 7
+        // degrees of freedom below 24.3 (p = 0.001).
         let mut counts = [0u64; 8];
-        for id in &ids {
-            counts[Shard::bucket_of(id, 8) as usize] += 1;
+        for c in &ids(40_000) {
+            counts[Shard::bucket_of(c, 0, 8) as usize] += 1;
         }
         for (i, c) in counts.iter().enumerate() {
             assert!(
@@ -289,7 +353,6 @@ mod tests {
                 "shard {i}: {c} runs ({counts:?})"
             );
         }
-        // Chi-square with 7 degrees of freedom: p = 0.001 at 24.3.
         let chi2: f64 = counts
             .iter()
             .map(|&c| (c as f64 - 5000.0).powi(2) / 5000.0)
@@ -298,40 +361,40 @@ mod tests {
     }
 
     #[test]
-    fn stable_and_minimal_moves_when_count_grows() {
-        let ids = ids(10_000);
-        // The same id always lands in the same bucket (no dependence on the other ids).
-        let before: HashMap<&str, u64> = ids
+    fn stable_when_seeds_and_cells_are_added() {
+        // The bucket is a function of (cell id, seed, N) alone: computing it in another order,
+        // or with more seeds and cells around, gives the same shard.
+        let cells = ids(500);
+        let before: HashMap<(&str, u64), u64> = cells
             .iter()
-            .map(|i| (&i[..], Shard::bucket_of(i, 4)))
+            .take(300)
+            .flat_map(|c| (0..5u64).map(move |s| ((c.as_str(), s), Shard::bucket_of(c, s, 4))))
             .collect();
-        for id in ids.iter().rev() {
-            assert_eq!(before[&id[..]], Shard::bucket_of(id, 4));
-        }
-        // 4 -> 5 shards: a run either stays or moves to the new shard 4; about 1/5 move.
-        let mut moved = 0;
-        for id in &ids {
-            let after = Shard::bucket_of(id, 5);
-            if after != before[&id[..]] {
-                assert_eq!(after, 4);
-                moved += 1;
+        for c in cells.iter().rev() {
+            for s in (0..10u64).rev() {
+                if let Some(&b) = before.get(&(c.as_str(), s)) {
+                    assert_eq!(b, Shard::bucket_of(c, s, 4));
+                }
             }
         }
-        assert!((1_800..=2_200).contains(&moved), "{moved} of 10000 moved");
     }
 
     #[test]
     fn pinned_assignment() {
-        // Pins the hash so that a change of algorithm (which would silently reshuffle shards of a
-        // sweep in progress) fails here. The reference values follow from the algorithm in the
-        // paper: jump(key, 1) is always 0; the key of "" is blake3("")'s first 8 bytes.
-        assert_eq!(Shard::bucket_of("anything", 1), 0);
-        assert_eq!(jump_consistent_hash(0, 1), 0);
-        // key 0: the LCG gives 1, (1 >> 33) + 1 = 1, j = 2^31 >= any small count.
-        assert_eq!(jump_consistent_hash(0, 1000), 0);
-        // blake3("") = af1349b9f5f9a1a6..., key = 0xa6a1f9f5b94913af.
-        let k = u64::from_le_bytes([0xaf, 0x13, 0x49, 0xb9, 0xf5, 0xf9, 0xa1, 0xa6]);
-        assert_eq!(Shard::bucket_of("", 10), jump_consistent_hash(k, 10));
+        // Pins the formula so that a change of algorithm (which would silently reshuffle the
+        // shards of a sweep in progress) fails here. blake3("") = af1349b9f5f9a1a6... (the
+        // BLAKE3 paper's test vector), so h("") = 0xa6a1f9f5b94913af = 12007152915317330863;
+        // by hand: 12007152915317330863 mod 10 = 3, mod 7 = 1, mod 2 = 1.
+        assert_eq!(cell_hash(""), 0xa6a1_f9f5_b949_13af);
+        assert_eq!(Shard::bucket_of("", 0, 10), 3);
+        assert_eq!(Shard::bucket_of("", 8, 10), 1); // (3 + 8) mod 10
+        assert_eq!(Shard::bucket_of("", 5, 7), 6); // (1 + 5) mod 7
+        assert_eq!(Shard::bucket_of("", 0, 2), 1);
+        assert_eq!(Shard::bucket_of("", 1, 2), 0);
+        // No overflow for the largest seed: (1 + (2^64 - 1) mod 7) mod 7 = (1 + 1) mod 7.
+        assert_eq!(Shard::bucket_of("", u64::MAX, 7), 2);
+        assert_eq!(Shard::bucket_of("anything", 12, 1), 0);
+        assert_eq!(Shard::bucket_of("anything", 12, 0), 0);
     }
 
     #[test]

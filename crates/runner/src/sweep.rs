@@ -367,7 +367,7 @@ pub fn run_plan_with(
     let selected: Vec<&RunSpec> = plan
         .runs
         .iter()
-        .filter(|r| opts.shard.is_none_or(|s| s.contains(&r.run_id)))
+        .filter(|r| opts.shard.is_none_or(|s| s.contains(r)))
         .collect();
     let parts_dir = out.join(PARTS_DIR);
 

@@ -132,11 +132,11 @@ fn incomplete_then_complete() {
         "{first:?}"
     );
     assert!(first[1].starts_with("run3s1 "), "{first:?}");
-    // Each missing run is attributed to the shard its id hashes to.
+    // Each missing run is attributed to the shard its cell and seed map to.
     let mut want: Vec<(Shard, usize)> = Vec::new();
     for &i in &missing {
         let s = Shard {
-            index: Shard::bucket_of(&plan.runs[i].run_id, 2),
+            index: Shard::bucket_of(&plan.runs[i].cell_id, plan.runs[i].seed, 2),
             count: 2,
         };
         match want.iter_mut().find(|(x, _)| *x == s) {
