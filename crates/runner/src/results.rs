@@ -53,7 +53,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -880,8 +880,10 @@ pub struct Consolidated {
     pub failed: usize,
 }
 
-fn parquet_writer(file: File) -> ParquetWriter<File> {
-    ParquetWriter::new(file)
+/// A Parquet writer into `out`. Polars issues one `write` per page header and page, thousands for
+/// a sweep's metrics, so `out` is a [`BufWriter`] (flushed by the caller, which sees its errors).
+fn parquet_writer<W: Write>(out: W) -> ParquetWriter<W> {
+    ParquetWriter::new(out)
         .with_compression(ParquetCompression::Zstd(None))
         .set_parallel(false)
 }
@@ -899,6 +901,7 @@ pub fn consolidate<'a>(
     let metrics_path = dir.join(&names.metrics);
     let metrics_tmp = tmp_path(&metrics_path);
     let file = File::create(&metrics_tmp).map_err(io_err(&metrics_tmp))?;
+    let mut metrics_out = BufWriter::with_capacity(1 << 20, file);
     let mut buffer = MetricsBuffer::default();
     let schema = buffer
         .take_frame()
@@ -906,7 +909,7 @@ pub fn consolidate<'a>(
         .schema()
         .as_ref()
         .clone();
-    let mut writer = parquet_writer(file)
+    let mut writer = parquet_writer(&mut metrics_out)
         .batched(&schema)
         .map_err(pl_err(&metrics_path))?;
     let mut rows = Vec::new();
@@ -936,15 +939,20 @@ pub fn consolidate<'a>(
     }
     writer.finish().map_err(pl_err(&metrics_path))?;
     drop(writer);
+    metrics_out.flush().map_err(io_err(&metrics_tmp))?;
+    drop(metrics_out);
     summary.runs = rows.len();
 
     let runs_path = dir.join(&names.runs);
     let runs_tmp = tmp_path(&runs_path);
     let mut df = runs_frame(experiment, &rows).map_err(pl_err(&runs_path))?;
     let file = File::create(&runs_tmp).map_err(io_err(&runs_tmp))?;
-    parquet_writer(file)
+    let mut runs_out = BufWriter::with_capacity(1 << 20, file);
+    parquet_writer(&mut runs_out)
         .finish(&mut df)
         .map_err(pl_err(&runs_path))?;
+    runs_out.flush().map_err(io_err(&runs_tmp))?;
+    drop(runs_out);
     fs::rename(&metrics_tmp, &metrics_path).map_err(io_err(&metrics_path))?;
     fs::rename(&runs_tmp, &runs_path).map_err(io_err(&runs_path))?;
     Ok(summary)
