@@ -1,47 +1,12 @@
-//! `mlp_train_step`: one training step of an MLP (batch gather, forward, backward, Adam update)
-//! on one thread, in examples per second. Compare with `scripts/bench_torch_mlp.py`.
+//! `mlp_train_step`: one training step of an MLP (forward and backward of a mini-batch, then
+//! optbench's `adam` update, as in a sweep) on one thread, in examples per second. Compare with `scripts/bench_torch_mlp.py`.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use optbench_models::{BatchSize, Batcher, Problem, ProblemConfig, build_problem, load_dataset};
-
-/// Minimal f32 Adam as torch.optim.Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8), so that the
-/// step costs what a training step costs, without depending on optbench-optim.
-pub struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    t: i32,
-}
-
-impl Adam {
-    pub fn new(dim: usize) -> Self {
-        Adam {
-            m: vec![0.0; dim],
-            v: vec![0.0; dim],
-            t: 0,
-        }
-    }
-
-    pub fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        let (lr, b1, b2, eps) = (1e-3f32, 0.9f32, 0.999f32, 1e-8f32);
-        self.t += 1;
-        let bc1 = 1.0 - b1.powi(self.t);
-        let bc2_sqrt = (1.0 - b2.powi(self.t)).sqrt();
-        let step = lr / bc1;
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grad)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / (v.sqrt() / bc2_sqrt + eps);
-        }
-    }
-}
+use optbench_optim::OptimizerConfig;
 
 /// An MLP problem on random 784-feature, 10-class data with `samples` examples.
 pub fn mnist_like_mlp(hidden: &[usize], samples: usize) -> Box<dyn Problem> {
@@ -71,14 +36,16 @@ pub fn mlp_train_step(c: &mut Criterion) {
         for batch in [32usize, 128] {
             let mut params = problem.initial_params();
             let mut grad = vec![0.0; problem.dim()];
-            let mut adam = Adam::new(problem.dim());
+            // torch.optim.Adam's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8.
+            let adam = OptimizerConfig::from_json("adam", &serde_json::Map::new()).unwrap();
+            let mut adam = adam.build(problem.dim()).unwrap();
             let mut batches = Batcher::new(problem.train_len(), BatchSize::Examples(batch), 0);
             group.throughput(Throughput::Elements(batch as u64));
             group.bench_function(BenchmarkId::new(&shape, batch), |b| {
                 b.iter(|| {
                     let idx = batches.next_batch();
                     black_box(problem.loss_grad(&params, idx, &mut grad));
-                    adam.step(&mut params, &grad);
+                    adam.step(&mut params, &grad, 1e-3).unwrap();
                 })
             });
         }

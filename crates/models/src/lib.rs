@@ -31,6 +31,7 @@ mod build;
 mod config;
 mod data;
 mod error;
+mod gemm;
 mod network;
 pub mod problem;
 mod seeds;

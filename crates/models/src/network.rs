@@ -3,15 +3,15 @@
 //!
 //! Parameters are one flat `f32` vector laid out as torch's `parameters()` of a stack of
 //! `torch.nn.Linear` layers: for each layer its weight (out × in, row-major), then its bias.
-//! Forward and backward run on preallocated buffers; the matrix products go through ndarray's
-//! `general_mat_mul` (matrixmultiply's AVX2/FMA kernels, one thread).
+//! Forward and backward run on preallocated buffers; the matrix products are [`crate::gemm`]'s
+//! (allocation-free once warm, bit-identical on every CPU), and a mini-batch is multiplied
+//! straight out of the training set through its row indices.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::Rng;
 
 use crate::config::Activation;
 use crate::data::Split;
+use crate::gemm::{Mat, PackBuffers, gemm};
 use crate::problem::{EvalCounts, Problem, TestMetrics};
 use crate::seeds;
 
@@ -47,7 +47,7 @@ impl Layer {
 #[derive(Clone, Debug, Default)]
 struct Workspace {
     cap: usize,
-    x: Vec<f32>,
+    /// Targets of the batch.
     y: Vec<f32>,
     /// Pre-activations, per layer (cap × n_out).
     z: Vec<Vec<f32>>,
@@ -55,6 +55,7 @@ struct Workspace {
     a: Vec<Vec<f32>>,
     /// ∂loss/∂z, per layer.
     dz: Vec<Vec<f32>>,
+    pack: PackBuffers,
 }
 
 /// Examples per chunk when evaluating (forward only).
@@ -71,39 +72,6 @@ pub(crate) struct Network {
     init: Vec<f32>,
     ws: Workspace,
     counts: EvalCounts,
-}
-
-/// C (m × n) = op(A) op(B) + beta·C, all row-major slices; op transposes when the flag is set
-/// (A is then stored k × m, B n × k).
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    a_t: bool,
-    b: &[f32],
-    b_t: bool,
-    beta: f32,
-    c: &mut [f32],
-) {
-    const SHAPE: &str = "buffer sizes are set up by the network";
-    let av = if a_t {
-        ArrayView2::from_shape((k, m), &a[..m * k])
-            .expect(SHAPE)
-            .reversed_axes()
-    } else {
-        ArrayView2::from_shape((m, k), &a[..m * k]).expect(SHAPE)
-    };
-    let bv = if b_t {
-        ArrayView2::from_shape((n, k), &b[..n * k])
-            .expect(SHAPE)
-            .reversed_axes()
-    } else {
-        ArrayView2::from_shape((k, n), &b[..n * k]).expect(SHAPE)
-    };
-    let mut cv = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect(SHAPE);
-    general_mat_mul(1.0, &av, &bv, beta, &mut cv);
 }
 
 const SQRT_1_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
@@ -268,7 +236,6 @@ impl Network {
             return;
         }
         ws.cap = bsz;
-        ws.x.resize(bsz * self.split.n_features, 0.0);
         ws.y.resize(bsz, 0.0);
         ws.z = self
             .layers
@@ -282,24 +249,29 @@ impl Network {
             .collect();
     }
 
-    /// Forward pass of `bsz` examples `x` (or `ws.x` when `x` is `None`).
+    /// Forward pass of the `bsz` examples `x` (rows of the first layer's input).
     fn forward(
         layers: &[Layer],
         act: Activation,
         params: &[f32],
-        x: &[f32],
+        x: Mat,
         bsz: usize,
         ws: &mut Workspace,
     ) {
         for (li, l) in layers.iter().enumerate() {
-            let inp: &[f32] = if li == 0 { x } else { &ws.a[li - 1] };
+            let inp = if li == 0 {
+                x
+            } else {
+                Mat::rows(&ws.a[li - 1], l.n_in)
+            };
             let z = &mut ws.z[li][..bsz * l.n_out];
             let bias = &params[l.b()..l.end()];
             for row in z.chunks_exact_mut(l.n_out) {
                 row.copy_from_slice(bias);
             }
-            let w = &params[l.w..l.b()];
-            gemm(bsz, l.n_out, l.n_in, inp, false, w, true, 1.0, z);
+            // z = bias + input · Wᵀ, W stored n_out × n_in.
+            let w = Mat::transposed(&params[l.w..l.b()], l.n_in);
+            gemm(bsz, l.n_out, l.n_in, inp, w, z, true, &mut ws.pack);
             if li + 1 < layers.len() {
                 activate(act, z, &mut ws.a[li][..bsz * l.n_out]);
             }
@@ -329,7 +301,7 @@ impl Network {
         let mut start = 0;
         while start < n {
             let bsz = chunk.min(n - start);
-            let x = &xs[start * d..(start + bsz) * d];
+            let x = Mat::rows(&xs[start * d..(start + bsz) * d], d);
             let y = &ys[start..start + bsz];
             Self::forward(&self.layers, self.act, params, x, bsz, &mut self.ws);
             let out = &self.ws.z[self.layers.len() - 1][..bsz * k];
@@ -367,16 +339,14 @@ impl Problem for Network {
         self.reserve(bsz);
         let d = self.split.n_features;
         let ws = &mut self.ws;
-        for (j, &i) in batch.iter().enumerate() {
-            ws.x[j * d..(j + 1) * d].copy_from_slice(&self.split.x_train[i * d..(i + 1) * d]);
-            ws.y[j] = self.split.y_train[i];
+        for (y, &i) in ws.y.iter_mut().zip(batch) {
+            *y = self.split.y_train[i];
         }
+        // The batch is read straight out of the training set through its indices.
+        let x = Mat::gathered(&self.split.x_train, d, batch);
         let layers = &self.layers;
         let nl = layers.len();
-        // Forward (input from the workspace: move it out to satisfy the borrow checker
-        // without copying).
-        let x = std::mem::take(&mut ws.x);
-        Self::forward(layers, self.act, params, &x, bsz, ws);
+        Self::forward(layers, self.act, params, x, bsz, ws);
         let k = layers[nl - 1].n_out;
         let (loss, _) = head_loss(
             self.head,
@@ -390,18 +360,22 @@ impl Problem for Network {
             let l = layers[li];
             let (below, here) = ws.dz.split_at_mut(li);
             let dz = &here[0][..bsz * l.n_out];
-            let inp: &[f32] = if li == 0 { &x } else { &ws.a[li - 1] };
+            let inp = if li == 0 {
+                x
+            } else {
+                Mat::rows(&ws.a[li - 1], l.n_in)
+            };
             // ∂W = dzᵀ · input (n_out × n_in).
+            let dz_t = Mat::transposed(dz, l.n_out);
             gemm(
                 l.n_out,
                 l.n_in,
                 bsz,
-                dz,
-                true,
+                dz_t,
                 inp,
-                false,
-                0.0,
                 &mut grad[l.w..l.b()],
+                false,
+                &mut ws.pack,
             );
             // ∂b = column sums of dz.
             let gb = &mut grad[l.b()..l.end()];
@@ -412,16 +386,16 @@ impl Problem for Network {
             if li > 0 {
                 // ∂input = dz · W, then through the activation.
                 let prev = &mut below[li - 1][..bsz * l.n_in];
+                let w = Mat::rows(&params[l.w..l.b()], l.n_in);
                 gemm(
                     bsz,
                     l.n_in,
                     l.n_out,
-                    dz,
-                    false,
-                    &params[l.w..l.b()],
-                    false,
-                    0.0,
+                    Mat::rows(dz, l.n_out),
+                    w,
                     prev,
+                    false,
+                    &mut ws.pack,
                 );
                 activate_backward(
                     self.act,
@@ -431,7 +405,6 @@ impl Problem for Network {
                 );
             }
         }
-        ws.x = x;
         loss / bsz as f64
     }
 
