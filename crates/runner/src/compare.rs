@@ -31,6 +31,28 @@
 //! moved (an unchanged pair carries no hypothesis), once for the "worse" p-values and once for
 //! the "better" ones.
 //!
+//! # Steps to target (`--target METRIC=VALUE`, repeatable)
+//!
+//! Adds the metric `steps_to_target(METRIC<=VALUE)` (`>=` for `test_accuracy`), read from each
+//! folder's `metrics.parquet`: per run, the first recorded `step` whose `METRIC` is finite and
+//! `≤ VALUE` (losses and `grad_norm`: `train_loss`, `batch_loss`, `test_loss`, `grad_norm`) or
+//! `≥ VALUE` (`test_accuracy`). Fewer steps is better. Metrics are recorded every `eval_every`
+//! steps, so the value is the first *recorded* step that reached the target. A run that has
+//! values of `METRIC` but never reaches the target has "not reached" (`+∞`); a run without any
+//! value of `METRIC` (it does not apply, e.g. `test_loss` without a test set) has none. Per cell,
+//! over the seeds that are `ok` on both sides:
+//! - a seed that reached the target in the baseline but not in the candidate is a
+//!   **regression** of the cell for this metric, whatever the other seeds say (like a status
+//!   regression); not reached on both sides is an unchanged pair (`w_i = 0`);
+//! - seeds that reached it on both sides have `w_i = (c_i − b_i) / max(b_i, 1)` (a floor of one
+//!   step instead of `atol`); these and the unchanged pairs go through the median, Wilcoxon and
+//!   Benjamini–Hochberg rules above, in the same family as the other metrics;
+//! - a seed that reaches the target only in the candidate makes the cell an **improvement**
+//!   unless the other seeds make it a (possibly underpowered) regression.
+//!
+//! Medians of step counts are over the seeds with not reached as `+∞` (`not reached` in the
+//! table, `null` in the JSON when the median run did not reach the target).
+//!
 //! **Not comparable** (exit 2): a `(cell_id, seed)` present on one side only (the plans differ,
 //! or runs are missing), duplicated pairs, missing or mistyped columns, or a metric present on one
 //! side and null on the other for the same ok run.
@@ -47,13 +69,17 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::results::{
-    BEST_TRAIN_LOSS, CELL_ID, DATASET, FINAL_TEST_ACCURACY, FINAL_TEST_LOSS, FINAL_TRAIN_LOSS,
-    LABEL, PROBLEM, RUN_ID, SEED, STATUS, STATUS_DIVERGED, STATUS_FAILED, STATUS_OK,
+    BATCH_LOSS, BEST_TRAIN_LOSS, CELL_ID, DATASET, FINAL_TEST_ACCURACY, FINAL_TEST_LOSS,
+    FINAL_TRAIN_LOSS, GRAD_NORM, LABEL, PROBLEM, RUN_ID, SEED, STATUS, STATUS_DIVERGED,
+    STATUS_FAILED, STATUS_OK, STEP, TEST_ACCURACY, TEST_LOSS, TRAIN_LOSS,
 };
 use crate::stats::{self, Alternative, WilcoxonMethod};
 
 /// The runs file of a results folder.
 pub const RUNS_FILE: &str = "runs.parquet";
+
+/// The metrics file of a results folder (read for `--target`).
+pub const METRICS_FILE: &str = "metrics.parquet";
 
 /// The metrics compared when no `--metric` is given.
 pub const DEFAULT_METRICS: [&str; 3] = [FINAL_TRAIN_LOSS, FINAL_TEST_LOSS, FINAL_TEST_ACCURACY];
@@ -84,6 +110,100 @@ const KNOWN_METRICS: [&str; 4] = [
     BEST_TRAIN_LOSS,
 ];
 
+/// The `metrics.parquet` columns `--target` accepts, and which way each improves.
+pub const TARGET_METRICS: [(&str, Direction); 5] = [
+    (TRAIN_LOSS, Direction::LowerIsBetter),
+    (TEST_LOSS, Direction::LowerIsBetter),
+    (BATCH_LOSS, Direction::LowerIsBetter),
+    (GRAD_NORM, Direction::LowerIsBetter),
+    (TEST_ACCURACY, Direction::HigherIsBetter),
+];
+
+/// A steps-to-target metric: the first recorded step at which `metric` reaches `value` (`≤` for
+/// [`Direction::LowerIsBetter`] metrics, `≥` for accuracy); see the module docs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Target {
+    /// A column of metrics.parquet, one of [`TARGET_METRICS`].
+    pub metric: String,
+    /// The threshold.
+    pub value: f64,
+    /// Which way `metric` improves: `≤ value` or `≥ value` counts as reached.
+    pub direction: Direction,
+}
+
+impl Target {
+    /// Parses `METRIC=VALUE`, e.g. `train_loss=0.05` or `test_accuracy=0.9`.
+    pub fn parse(text: &str) -> Result<Self, CompareError> {
+        let known = || {
+            TARGET_METRICS
+                .iter()
+                .map(|(m, _)| *m)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some((metric, value)) = text.split_once('=') else {
+            return Err(CompareError::BadArgs(format!(
+                "--target `{text}` is not of the form METRIC=VALUE (e.g. train_loss=0.05; \
+                 metrics: {})",
+                known()
+            )));
+        };
+        let metric = metric.trim();
+        let Some(&(_, direction)) = TARGET_METRICS.iter().find(|(m, _)| *m == metric) else {
+            let closest = TARGET_METRICS
+                .iter()
+                .map(|(m, _)| *m)
+                .max_by(|a, b| {
+                    strsim::jaro_winkler(metric, a).total_cmp(&strsim::jaro_winkler(metric, b))
+                })
+                .unwrap_or(TRAIN_LOSS);
+            return Err(CompareError::BadArgs(format!(
+                "--target `{text}`: unknown metric `{metric}` (did you mean `{closest}`? \
+                 metrics.parquet columns with a target: {})",
+                known()
+            )));
+        };
+        let value: f64 = value.trim().parse().map_err(|_| {
+            CompareError::BadArgs(format!(
+                "--target `{text}`: `{}` is not a number",
+                value.trim()
+            ))
+        })?;
+        if !value.is_finite() {
+            return Err(CompareError::BadArgs(format!(
+                "--target `{text}`: the target must be a finite number"
+            )));
+        }
+        Ok(Self {
+            metric: metric.to_string(),
+            value,
+            direction,
+        })
+    }
+
+    /// The metric's name in the report: `steps_to_target(train_loss<=0.05)`.
+    pub fn name(&self) -> String {
+        let op = match self.direction {
+            Direction::LowerIsBetter => "<=",
+            Direction::HigherIsBetter => ">=",
+        };
+        format!("steps_to_target({}{op}{})", self.metric, self.value)
+    }
+
+    /// Whether `v` reaches the target (finite and on the right side of it).
+    pub fn reached(&self, v: f64) -> bool {
+        v.is_finite()
+            && match self.direction {
+                Direction::LowerIsBetter => v <= self.value,
+                Direction::HigherIsBetter => v >= self.value,
+            }
+    }
+}
+
+fn parse_target_arg(text: &str) -> Result<Target, String> {
+    Target::parse(text).map_err(|e| e.to_string())
+}
+
 /// Command-line arguments of `optbench compare`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CompareArgs {
@@ -97,6 +217,12 @@ pub struct CompareArgs {
     /// best_train_loss [default: the first three].
     #[arg(long = "metric", value_name = "M")]
     pub metrics: Vec<String>,
+    /// Also compare the steps to reach a target (repeatable), from metrics.parquet: the first
+    /// recorded step where METRIC <= VALUE (train_loss, test_loss, batch_loss, grad_norm) or
+    /// METRIC >= VALUE (test_accuracy); fewer is better. A seed that reached it in the baseline
+    /// but not in the candidate is a regression. Example: --target train_loss=0.05.
+    #[arg(long = "target", value_name = "METRIC=VALUE", value_parser = parse_target_arg)]
+    pub targets: Vec<Target>,
     /// Smallest median relative change (0.05 = 5%) that counts as a change.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
     pub min_effect: f64,
@@ -121,8 +247,10 @@ pub struct CompareArgs {
 /// The thresholds of a comparison (see the module docs for their meaning).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Settings {
-    /// Metrics compared, in order.
+    /// Metrics of runs.parquet compared, in order.
     pub metrics: Vec<String>,
+    /// Steps-to-target metrics from metrics.parquet, compared after `metrics`.
+    pub targets: Vec<Target>,
     /// Smallest median relative change that counts (default 0.05).
     pub min_effect: f64,
     /// Benjamini–Hochberg false discovery rate (default 0.05).
@@ -137,6 +265,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             metrics: DEFAULT_METRICS.iter().map(|s| s.to_string()).collect(),
+            targets: Vec::new(),
             min_effect: 0.05,
             fdr: 0.05,
             atol: 1e-8,
@@ -148,7 +277,7 @@ impl Default for Settings {
 impl Settings {
     /// Checks the thresholds and metric names.
     pub fn validate(&self) -> Result<(), CompareError> {
-        if self.metrics.is_empty() {
+        if self.metrics.is_empty() && self.targets.is_empty() {
             return Err(CompareError::BadArgs("no metric to compare".into()));
         }
         for m in &self.metrics {
@@ -163,6 +292,24 @@ impl Settings {
                 return Err(CompareError::BadArgs(format!(
                     "unknown metric `{m}` (did you mean `{closest}`? known: {})",
                     KNOWN_METRICS.join(", ")
+                )));
+            }
+        }
+        for (k, t) in self.targets.iter().enumerate() {
+            let known = TARGET_METRICS
+                .iter()
+                .any(|(m, d)| *m == t.metric && *d == t.direction);
+            if !known || !t.value.is_finite() {
+                return Err(CompareError::BadArgs(format!(
+                    "target `{}` is not valid (metrics: train_loss, test_loss, batch_loss, \
+                     grad_norm with <=, test_accuracy with >=; a finite value)",
+                    t.name()
+                )));
+            }
+            if self.targets[..k].iter().any(|u| u.name() == t.name()) {
+                return Err(CompareError::BadArgs(format!(
+                    "target `{}` is given twice",
+                    t.name()
                 )));
             }
         }
@@ -200,8 +347,15 @@ impl CompareArgs {
         if metrics.is_empty() {
             metrics = Settings::default().metrics;
         }
+        let mut targets: Vec<Target> = Vec::new();
+        for t in &self.targets {
+            if !targets.iter().any(|u| u.name() == t.name()) {
+                targets.push(t.clone());
+            }
+        }
         Settings {
             metrics,
+            targets,
             min_effect: self.min_effect,
             fdr: self.fdr,
             atol: self.atol,
@@ -425,7 +579,13 @@ pub fn compare_dirs(
     settings.validate()?;
     let b = read_runs(baseline, "baseline")?;
     let c = read_runs(candidate, "candidate")?;
-    let mut outcome = compare_frames(&b, &c, settings)?;
+    let mut outcome = if settings.targets.is_empty() {
+        compare_frames(&b, &c, settings)?
+    } else {
+        let bm = read_metrics(baseline, "baseline", &settings.targets)?;
+        let cm = read_metrics(candidate, "candidate", &settings.targets)?;
+        compare_frames_with_metrics(&b, &c, Some((&bm, &cm)), settings)?
+    };
     if let CompareOutcome::Pass(r) | CompareOutcome::Regression(r) = &mut outcome {
         r.baseline = baseline.to_path_buf();
         r.candidate = candidate.to_path_buf();
@@ -452,8 +612,156 @@ fn read_runs(dir: &Path, side: &'static str) -> Result<DataFrame, CompareError> 
         .map_err(|e| err(format!("not a readable Parquet file: {e}")))
 }
 
+/// Reads the columns of `<dir>/metrics.parquet` that `targets` need (`run_id`, `step` and the
+/// target metrics; missing ones are reported by the comparison as not comparable).
+fn read_metrics(
+    dir: &Path,
+    side: &'static str,
+    targets: &[Target],
+) -> Result<DataFrame, CompareError> {
+    let path = dir.join(METRICS_FILE);
+    let err = |message: String| CompareError::Read {
+        side,
+        path: path.clone(),
+        message,
+    };
+    let file = std::fs::File::open(&path).map_err(|e| {
+        err(match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "no such file (--target needs the metrics of every run)".into()
+            }
+            _ => e.to_string(),
+        })
+    })?;
+    let mut reader = ParquetReader::new(file);
+    let schema = reader
+        .schema()
+        .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
+    let mut wanted: Vec<String> = vec![RUN_ID.into(), STEP.into()];
+    for t in targets {
+        if !wanted.contains(&t.metric) {
+            wanted.push(t.metric.clone());
+        }
+    }
+    wanted.retain(|c| schema.contains(c.as_str()));
+    reader
+        .with_columns(Some(wanted))
+        .finish()
+        .map_err(|e| err(format!("not a readable Parquet file: {e}")))
+}
+
+/// A numeric column of a metrics frame as f64, or a reason it is missing or not numeric.
+fn f64_column(df: &DataFrame, name: &str, side: &str) -> Result<Float64Chunked, String> {
+    let col = df
+        .column(name)
+        .map_err(|_| format!("the {side} {METRICS_FILE} has no `{name}` column"))?;
+    if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
+        return Err(format!(
+            "column `{name}` of the {side} {METRICS_FILE} is {}, not a number",
+            col.dtype()
+        ));
+    }
+    col.cast(&DataType::Float64)
+        .and_then(|c| c.f64().cloned())
+        .map_err(|e| format!("column `{name}` ({side} {METRICS_FILE}): {e}"))
+}
+
+/// Steps to each target for every run of `run_ids` (the order of the runs table), from a
+/// metrics frame: `Some(step)` of the first row (lowest step) that reaches the target,
+/// `Some(+∞)` when the run has values of the metric but none reaches it, `None` when it has no
+/// value of the metric at all. Rows of runs not in `run_ids` are ignored.
+fn steps_to_targets(
+    df: &DataFrame,
+    side: &str,
+    run_ids: &[String],
+    targets: &[Target],
+) -> Result<Vec<Vec<Option<f64>>>, Vec<String>> {
+    let mut problems = Vec::new();
+    let ids = match df.column(RUN_ID).map(|c| c.str()) {
+        Ok(Ok(ca)) => Some(ca),
+        Ok(Err(_)) => {
+            problems.push(format!(
+                "column `{RUN_ID}` of the {side} {METRICS_FILE} is not text"
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push(format!(
+                "the {side} {METRICS_FILE} has no `{RUN_ID}` column"
+            ));
+            None
+        }
+    };
+    let step = f64_column(df, STEP, side)
+        .map_err(|e| problems.push(e))
+        .ok();
+    let values: Vec<Option<Float64Chunked>> = targets
+        .iter()
+        .map(|t| {
+            f64_column(df, &t.metric, side)
+                .map_err(|e| problems.push(e))
+                .ok()
+        })
+        .collect();
+    let (Some(ids), Some(step)) = (ids, step) else {
+        return Err(problems);
+    };
+    let Some(values) = values.into_iter().collect::<Option<Vec<_>>>() else {
+        return Err(problems);
+    };
+
+    let index: HashMap<&str, usize> = run_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let n = run_ids.len();
+    // Per target: whether each run has a value, and the first step reaching the target.
+    let mut seen = vec![vec![false; n]; targets.len()];
+    let mut first = vec![vec![f64::INFINITY; n]; targets.len()];
+    let mut value_iters: Vec<_> = values.iter().map(|ca| ca.iter()).collect();
+    // Rows come grouped by run: look the id up only when it changes.
+    let mut last: Option<(&str, Option<usize>)> = None;
+    for (id, st) in ids.iter().zip(step.iter()) {
+        let vals: Vec<Option<f64>> = value_iters
+            .iter_mut()
+            .map(|it| it.next().flatten())
+            .collect();
+        let Some(id) = id else { continue };
+        let run = match last {
+            Some((prev, run)) if prev == id => run,
+            _ => {
+                let run = index.get(id).copied();
+                last = Some((id, run));
+                run
+            }
+        };
+        let (Some(run), Some(st)) = (run, st) else {
+            continue;
+        };
+        for (t, v) in vals.into_iter().enumerate() {
+            let Some(v) = v else { continue };
+            seen[t][run] = true;
+            if targets[t].reached(v) && st < first[t][run] {
+                first[t][run] = st;
+            }
+        }
+    }
+    Ok(seen
+        .into_iter()
+        .zip(first)
+        .map(|(seen, first)| {
+            seen.into_iter()
+                .zip(first)
+                .map(|(s, f)| s.then_some(f))
+                .collect()
+        })
+        .collect())
+}
+
 /// The columns of one side, extracted once.
 struct Side {
+    run_id: Vec<String>,
     cell_id: Vec<String>,
     seed: Vec<u64>,
     status: Vec<u8>,
@@ -559,6 +867,7 @@ impl Side {
         }
         let n = df.height();
         let mut out = Side {
+            run_id: Vec::with_capacity(n),
             cell_id: Vec::with_capacity(n),
             seed: Vec::with_capacity(n),
             status: Vec::with_capacity(n),
@@ -590,6 +899,7 @@ impl Side {
                 desc.push(' ');
                 desc.push_str(l);
             }
+            out.run_id.push(run_id[i].clone().unwrap_or_default());
             out.cell_id.push(cell);
             out.seed.push(s);
             out.status.push(rank);
@@ -634,15 +944,28 @@ fn list_missing(what: &str, items: &[String]) -> String {
     s
 }
 
-/// Compares two runs tables (as read from runs.parquet); see the module docs.
+/// Compares two runs tables (as read from runs.parquet); see the module docs. Settings with
+/// targets need the metrics tables too: use [`compare_frames_with_metrics`].
 pub fn compare_frames(
     baseline: &DataFrame,
     candidate: &DataFrame,
     settings: &Settings,
 ) -> Result<CompareOutcome, CompareError> {
+    compare_frames_with_metrics(baseline, candidate, None, settings)
+}
+
+/// Compares two runs tables, with the `(baseline, candidate)` metrics tables (as read from
+/// metrics.parquet; at least `run_id`, `step` and the target metrics) for the steps-to-target
+/// metrics of `settings.targets`.
+pub fn compare_frames_with_metrics(
+    baseline: &DataFrame,
+    candidate: &DataFrame,
+    metrics_frames: Option<(&DataFrame, &DataFrame)>,
+    settings: &Settings,
+) -> Result<CompareOutcome, CompareError> {
     settings.validate()?;
     let metrics = &settings.metrics;
-    let (b, c) = match (
+    let (mut b, mut c) = match (
         Side::extract(baseline, "baseline", metrics),
         Side::extract(candidate, "candidate", metrics),
     ) {
@@ -653,6 +976,34 @@ pub fn compare_frames(
             return Ok(CompareOutcome::NotComparable(reasons));
         }
     };
+    let targets = &settings.targets;
+    if !targets.is_empty() {
+        let Some((bm, cm)) = metrics_frames else {
+            return Err(CompareError::BadArgs(
+                "--target needs the metrics tables (metrics.parquet) of both sides".into(),
+            ));
+        };
+        match (
+            steps_to_targets(bm, "baseline", &b.run_id, targets),
+            steps_to_targets(cm, "candidate", &c.run_id, targets),
+        ) {
+            (Ok(bt), Ok(ct)) => {
+                b.metrics.extend(bt);
+                c.metrics.extend(ct);
+            }
+            (bt, ct) => {
+                let mut reasons = bt.err().unwrap_or_default();
+                reasons.extend(ct.err().unwrap_or_default());
+                return Ok(CompareOutcome::NotComparable(reasons));
+            }
+        }
+    }
+    // Every compared metric: runs.parquet's, then the steps-to-target ones (`Some(target)`).
+    let all_metrics: Vec<(String, Option<&Target>)> = metrics
+        .iter()
+        .map(|m| (m.clone(), None))
+        .chain(targets.iter().map(|t| (t.name(), Some(t))))
+        .collect();
 
     // Pair runs by (cell_id, seed).
     let mut reasons = Vec::new();
@@ -724,6 +1075,8 @@ pub fn compare_frames(
     // Indices into `rows` of tested rows, with their w vectors' p-values.
     let mut tested: Vec<usize> = Vec::new();
     let mut null_mismatch: Vec<String> = Vec::new();
+    // Tested steps-to-target rows with seeds that reach the target only in the candidate.
+    let mut gained_rows: Vec<usize> = Vec::new();
     let mut runs = 0;
     for cell in &cell_order {
         let mut pairs = cell_pairs[cell].clone();
@@ -777,7 +1130,7 @@ pub fn compare_frames(
         }
 
         // Metrics over seeds that are ok on both sides.
-        for (k, metric) in metrics.iter().enumerate() {
+        for (k, (metric, target)) in all_metrics.iter().enumerate() {
             let sign = match metric_direction(metric) {
                 Some(Direction::HigherIsBetter) => -1.0,
                 _ => 1.0,
@@ -785,14 +1138,22 @@ pub fn compare_frames(
             let (bv, cv) = (&b.metrics[k], &c.metrics[k]);
             let mut base = Vec::with_capacity(pairs.len());
             let mut cand = Vec::with_capacity(pairs.len());
+            let mut pair_seeds = Vec::with_capacity(pairs.len());
             for &(i, j) in &pairs {
                 if b.status[i] != 0 || c.status[j] != 0 {
                     continue;
                 }
                 match (bv[i], cv[j]) {
+                    // Steps to target: finite or +inf (not reached).
+                    (Some(x), Some(y)) if target.is_some() => {
+                        base.push(x);
+                        cand.push(y);
+                        pair_seeds.push(b.seed[i]);
+                    }
                     (Some(x), Some(y)) if x.is_finite() && y.is_finite() => {
                         base.push(x);
                         cand.push(y);
+                        pair_seeds.push(b.seed[i]);
                     }
                     (None, None) => {}
                     (Some(x), Some(y)) if !x.is_finite() && !y.is_finite() => {}
@@ -829,30 +1190,58 @@ pub fn compare_frames(
                 p_better_adjusted: None,
                 note: None,
             };
-            if !identical {
-                let w: Vec<f64> = base
-                    .iter()
-                    .zip(&cand)
-                    .map(|(x, y)| {
-                        if x.to_bits() == y.to_bits() {
-                            0.0
-                        } else {
-                            sign * (y - x) / x.abs().max(settings.atol)
-                        }
-                    })
-                    .collect();
-                row.median_change = stats::median(&w);
-                row.worse_seeds = w.iter().filter(|v| **v > settings.min_effect).count();
-                row.better_seeds = w.iter().filter(|v| **v < -settings.min_effect).count();
-                let method = WilcoxonMethod::Auto { correction: true };
-                let pw = stats::wilcoxon_signed_rank(&w, Alternative::Greater, method)
-                    .map_err(|e| CompareError::Internal(e.to_string()))?;
-                let pb = stats::wilcoxon_signed_rank(&w, Alternative::Less, method)
-                    .map_err(|e| CompareError::Internal(e.to_string()))?;
-                row.p_worse = Some(pw.p_value);
-                row.p_better = Some(pb.p_value);
-                tested.push(rows.len());
+            if identical {
+                rows.push(row);
+                continue;
             }
+            // Paired relative changes, positive = worse. Steps to target: seeds that reached the
+            // target on one side only are set apart (`lost`: regression; `gained`: improvement),
+            // not reached on both sides is an unchanged pair, and the floor is one step.
+            let floor = if target.is_some() { 1.0 } else { settings.atol };
+            let mut w = Vec::with_capacity(base.len());
+            let (mut lost, mut gained) = (Vec::new(), Vec::new());
+            for ((x, y), seed) in base.iter().zip(&cand).zip(&pair_seeds) {
+                if x.to_bits() == y.to_bits() {
+                    w.push(0.0);
+                } else if x.is_finite() && !y.is_finite() {
+                    lost.push(format!("seed {seed}: step {x} → not reached"));
+                } else if !x.is_finite() && y.is_finite() {
+                    gained.push(format!("seed {seed}: not reached → step {y}"));
+                } else {
+                    w.push(sign * (y - x) / x.abs().max(floor));
+                }
+            }
+            row.median_change = stats::median(&w).or(Some(0.0));
+            row.worse_seeds = lost.len() + w.iter().filter(|v| **v > settings.min_effect).count();
+            row.better_seeds =
+                gained.len() + w.iter().filter(|v| **v < -settings.min_effect).count();
+            if !lost.is_empty() || !gained.is_empty() {
+                let mut notes = lost.clone();
+                notes.extend(gained.iter().cloned());
+                row.note = Some(format!("{} (target)", notes.join("; ")));
+            }
+            if !lost.is_empty() {
+                row.verdict = Verdict::Regression;
+                rows.push(row);
+                continue;
+            }
+            if w.iter().all(|v| *v == 0.0) {
+                // Only seeds that newly reach the target moved.
+                row.verdict = Verdict::Improvement;
+                rows.push(row);
+                continue;
+            }
+            let method = WilcoxonMethod::Auto { correction: true };
+            let pw = stats::wilcoxon_signed_rank(&w, Alternative::Greater, method)
+                .map_err(|e| CompareError::Internal(e.to_string()))?;
+            let pb = stats::wilcoxon_signed_rank(&w, Alternative::Less, method)
+                .map_err(|e| CompareError::Internal(e.to_string()))?;
+            row.p_worse = Some(pw.p_value);
+            row.p_better = Some(pb.p_value);
+            if !gained.is_empty() {
+                gained_rows.push(rows.len());
+            }
+            tested.push(rows.len());
             rows.push(row);
         }
     }
@@ -895,6 +1284,15 @@ pub fn compare_frames(
         } else {
             Verdict::WithinTolerance
         };
+        // A seed that newly reaches the target is an improvement unless the others got worse.
+        if gained_rows.contains(&r)
+            && !matches!(
+                row.verdict,
+                Verdict::Regression | Verdict::UnderpoweredRegression
+            )
+        {
+            row.verdict = Verdict::Improvement;
+        }
     }
 
     // Worst first, stable within a verdict (baseline cell order).
@@ -941,6 +1339,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn num(x: Option<f64>) -> String {
     match x {
         None => "–".into(),
+        Some(v) if v.is_infinite() && v > 0.0 => "not reached".into(),
         Some(0.0) => "0".into(),
         Some(v) if (1e-3..1e5).contains(&v.abs()) => format!("{v:.4}"),
         Some(v) => format!("{v:.3e}"),
@@ -990,14 +1389,25 @@ pub fn render_markdown(outcome: &CompareOutcome, all: bool) -> String {
         r.candidate.display(),
         r.runs,
         r.cells,
-        r.settings.metrics.join(", ")
+        r.settings
+            .metrics
+            .iter()
+            .cloned()
+            .chain(r.settings.targets.iter().map(Target::name))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         s,
-        "Minimum effect {}% (median paired relative change, floor {:e}); one-sided Wilcoxon \
+        "Minimum effect {}% (median paired relative change, floor {:e}{}); one-sided Wilcoxon \
          signed-rank over seeds, Benjamini–Hochberg at FDR {} over {} changed cell-metrics.\n",
         100.0 * r.settings.min_effect,
         r.settings.atol,
+        if r.settings.targets.is_empty() {
+            ""
+        } else {
+            ", 1 step for steps to target"
+        },
         r.settings.fdr,
         r.tests
     );

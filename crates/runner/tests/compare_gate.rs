@@ -437,6 +437,7 @@ fn run_compare_writes_json() {
         baseline: tmp.path().join("b"),
         candidate: tmp.path().join("c"),
         metrics: vec!["final_train_loss".into(), "final_train_loss".into()],
+        targets: vec![],
         min_effect: 0.05,
         fdr: 0.05,
         atol: 1e-8,

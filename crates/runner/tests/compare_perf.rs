@@ -1,5 +1,7 @@
 //! Timing of `compare` on two synthetic folders of 10,000 runs each (2,000 cells × 5 seeds,
-//! every value changed a little so every cell-metric is tested). Ignored by default; run with
+//! every value changed a little so every cell-metric is tested), without and with a
+//! steps-to-target metric (`--target train_loss=0.05` over metrics.parquet, 21 rows per run:
+//! 210,000 rows per side). Ignored by default; run with
 //!
 //! ```sh
 //! cargo test --release -p optbench-runner --test compare_perf -- --ignored --nocapture
@@ -9,7 +11,7 @@
 
 use std::time::Instant;
 
-use optbench_runner::compare::{CompareOutcome, Settings, compare_dirs};
+use optbench_runner::compare::{CompareOutcome, Settings, Target, compare_dirs};
 use polars::prelude::*;
 
 fn write(dir: &std::path::Path, cells: usize, seeds: u64, scale: f64) {
@@ -37,6 +39,7 @@ fn write(dir: &std::path::Path, cells: usize, seeds: u64, scale: f64) {
             acc.push((0.9 - u * 0.1) / jitter);
         }
     }
+    let run_ids = run_id.clone();
     let mut df = DataFrame::new(
         n,
         vec![
@@ -49,7 +52,7 @@ fn write(dir: &std::path::Path, cells: usize, seeds: u64, scale: f64) {
             Column::new("label".into(), label),
             Column::new("seed".into(), seed),
             Column::new("status".into(), vec!["ok"; n]),
-            Column::new("final_train_loss".into(), train),
+            Column::new("final_train_loss".into(), train.clone()),
             Column::new("final_test_loss".into(), test),
             Column::new("final_test_accuracy".into(), acc),
             Column::new("wall_time_s".into(), vec![1.0f64; n]),
@@ -58,6 +61,31 @@ fn write(dir: &std::path::Path, cells: usize, seeds: u64, scale: f64) {
     .unwrap();
     let f = std::fs::File::create(dir.join("runs.parquet")).unwrap();
     ParquetWriter::new(f).finish(&mut df).unwrap();
+
+    // metrics.parquet: steps 0, 50, ..., 1000; the train loss halves every 100 steps from 1 (times
+    // the run's jitter), so it reaches 0.05 around step 450 and the candidate's later or earlier.
+    let rows = 21;
+    let mut m_run = Vec::with_capacity(n * rows);
+    let mut m_step = Vec::with_capacity(n * rows);
+    let mut m_loss = Vec::with_capacity(n * rows);
+    for (i, id) in run_ids.iter().enumerate() {
+        for k in 0..rows as u64 {
+            m_run.push(id.clone());
+            m_step.push(50 * k);
+            m_loss.push(train[i] * 10.0 * 0.5f64.powf(k as f64 / 2.0));
+        }
+    }
+    let mut mf = DataFrame::new(
+        n * rows,
+        vec![
+            Column::new("run_id".into(), m_run),
+            Column::new("step".into(), m_step),
+            Column::new("train_loss".into(), m_loss),
+        ],
+    )
+    .unwrap();
+    let f = std::fs::File::create(dir.join("metrics.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut mf).unwrap();
 }
 
 #[test]
@@ -67,25 +95,39 @@ fn compare_10k_runs() {
     let (b, c) = (tmp.path().join("b"), tmp.path().join("c"));
     write(&b, 2_000, 5, 0.0);
     write(&c, 2_000, 5, 0.1);
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let o = compare_dirs(&b, &c, &Settings::default()).unwrap();
-        let dt = t.elapsed().as_secs_f64();
-        best = best.min(dt);
-        let (CompareOutcome::Pass(r) | CompareOutcome::Regression(r)) = &o else {
-            panic!("{o:?}")
-        };
-        assert_eq!(r.runs, 10_000);
-        assert_eq!(r.tests, 6_000);
-        println!(
-            "compare 10,000 vs 10,000 runs: {dt:.3} s ({} regressions, {} improvements, {} \
-             underpowered, {} within tolerance)",
-            r.counts.regression,
-            r.counts.improvement,
-            r.counts.underpowered_regression + r.counts.underpowered_improvement,
-            r.counts.within_tolerance
-        );
+    let with_target = Settings {
+        targets: vec![Target::parse("train_loss=0.05").unwrap()],
+        ..Settings::default()
+    };
+    // Every cell has a row per metric; the final metrics all moved (tested), the step counts
+    // (multiples of 50) moved in some cells only.
+    for (what, settings, rows) in [
+        ("3 metrics", Settings::default(), 6_000),
+        ("3 metrics + steps to train_loss<=0.05", with_target, 8_000),
+    ] {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let o = compare_dirs(&b, &c, &settings).unwrap();
+            let dt = t.elapsed().as_secs_f64();
+            best = best.min(dt);
+            let (CompareOutcome::Pass(r) | CompareOutcome::Regression(r)) = &o else {
+                panic!("{o:?}")
+            };
+            assert_eq!(r.runs, 10_000);
+            assert_eq!(r.rows.len(), rows);
+            assert!(r.tests > 6_000 || rows == 6_000, "{} tests", r.tests);
+            println!(
+                "compare 10,000 vs 10,000 runs, {what}: {dt:.3} s ({} tests; {} regressions, \
+                 {} improvements, {} underpowered, {} within tolerance, {} unchanged)",
+                r.tests,
+                r.counts.regression,
+                r.counts.improvement,
+                r.counts.underpowered_regression + r.counts.underpowered_improvement,
+                r.counts.within_tolerance,
+                r.counts.unchanged
+            );
+        }
+        assert!(best < 2.0, "compare ({what}) took {best:.3} s");
     }
-    assert!(best < 2.0, "compare took {best:.3} s");
 }
