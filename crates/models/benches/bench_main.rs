@@ -2,6 +2,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod gemm;
 mod loss_grad;
 mod mlp;
 
@@ -9,6 +10,7 @@ criterion_group!(
     benches,
     mlp::mlp_train_step,
     mlp::mlp_eval,
-    loss_grad::loss_grad
+    loss_grad::loss_grad,
+    gemm::gemm_vs_matrixmultiply
 );
 criterion_main!(benches);

@@ -3,6 +3,21 @@
 //! through an index list (a mini-batch is multiplied straight out of the dataset, without
 //! copying it first), and results that do not depend on the CPU.
 //!
+//! ```
+//! use optbench_models::gemm::{Mat, PackBuffers, gemm};
+//!
+//! // C (2 × 2) = A (2 × 3) · Bᵀ, with B stored row-major as 2 × 3 (like a torch.nn.Linear weight).
+//! let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+//! let b = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+//! let mut c = [0.5; 4];
+//! let mut buffers = PackBuffers::default();
+//! gemm(2, 2, 3, Mat::rows(&a, 3), Mat::transposed(&b, 3), &mut c, true, &mut buffers);
+//! assert_eq!(c, [4.5, 2.5, 10.5, 5.5]);
+//! // Rows 1 and 0 of A, gathered through an index list, without accumulating into C.
+//! gemm(2, 2, 3, Mat::gathered(&a, 3, &[1, 0]), Mat::transposed(&b, 3), &mut c, false, &mut buffers);
+//! assert_eq!(c, [10.0, 5.0, 4.0, 2.0]);
+//! ```
+//!
 //! **Exactness.** Every element of C is one fused multiply-add chain in the order of k:
 //! `c ← fma(a[i][0], b[0][j], c)`, then `fma(a[i][1], b[1][j], c)`, …, starting from C's value
 //! (or from 0 when `accumulate` is false). The blocking (over k, m and n) and the SIMD width only
@@ -35,7 +50,7 @@ const NC: usize = 4096;
 /// A read-only matrix operand: element (r, c) is `data[row_start(r) + c * col_stride]`, with
 /// `row_start(r) = rows[r] * row_stride` when a row index list is given, else `r * row_stride`.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Mat<'a> {
+pub struct Mat<'a> {
     data: &'a [f32],
     row_stride: usize,
     col_stride: usize,
@@ -44,7 +59,7 @@ pub(crate) struct Mat<'a> {
 
 impl<'a> Mat<'a> {
     /// Row-major with `cols` columns: (r, c) at `data[r * cols + c]`.
-    pub(crate) fn rows(data: &'a [f32], cols: usize) -> Self {
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
         Mat {
             data,
             row_stride: cols,
@@ -54,7 +69,7 @@ impl<'a> Mat<'a> {
     }
 
     /// The transpose of a row-major matrix with `cols` columns: (r, c) at `data[c * cols + r]`.
-    pub(crate) fn transposed(data: &'a [f32], cols: usize) -> Self {
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
         Mat {
             data,
             row_stride: 1,
@@ -64,7 +79,7 @@ impl<'a> Mat<'a> {
     }
 
     /// Rows `index[0], index[1], …` of a row-major matrix with `cols` columns.
-    pub(crate) fn gathered(data: &'a [f32], cols: usize, index: &'a [usize]) -> Self {
+    pub fn gathered(data: &'a [f32], cols: usize, index: &'a [usize]) -> Self {
         Mat {
             data,
             row_stride: cols,
@@ -86,7 +101,7 @@ impl<'a> Mat<'a> {
 
 /// Packing buffers, grown on first use and reused afterwards.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct PackBuffers {
+pub struct PackBuffers {
     a: Vec<f32>,
     b: Vec<f32>,
 }
@@ -100,7 +115,7 @@ static ZEROS: [f32; KC] = [0.0; KC];
 /// # Panics
 /// If an operand or C is too small for the shapes (a bug in the caller, not a user error).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm(
+pub fn gemm(
     m: usize,
     n: usize,
     k: usize,

@@ -31,7 +31,7 @@ mod build;
 mod config;
 mod data;
 mod error;
-mod gemm;
+pub mod gemm;
 mod network;
 pub mod problem;
 mod seeds;
