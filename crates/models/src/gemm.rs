@@ -286,27 +286,14 @@ fn copy_prefix(dst: &mut [f32], src: &[f32], len: usize) {
     }
 }
 
-/// `dst[p * W + t] = src[t][p]` for `p < kc`, in tiles of 8 × W that LLVM keeps in registers.
+/// `dst[p * W + t] = src[t][p]` for `p < kc`: W streams read in step, written contiguously
+/// (measured faster here than transposing 8 × W tiles through registers).
 #[inline(always)]
 fn transpose_into<const W: usize>(src: [&[f32]; W], kc: usize, dst: &mut [f32]) {
     let src: [&[f32]; W] = std::array::from_fn(|t| &src[t][..kc]);
-    let dst = &mut dst[..kc * W];
-    let full = kc / 8;
-    for (blk, out) in dst.chunks_exact_mut(8 * W).take(full).enumerate() {
-        let tile: [[f32; 8]; W] = std::array::from_fn(|t| {
-            let mut row = [0.0; 8];
-            row.copy_from_slice(&src[t][blk * 8..blk * 8 + 8]);
-            row
-        });
-        for (pp, out_row) in out.chunks_exact_mut(W).enumerate() {
-            for (v, tile_row) in out_row.iter_mut().zip(&tile) {
-                *v = tile_row[pp];
-            }
-        }
-    }
-    for p in full * 8..kc {
-        for (t, s) in src.iter().enumerate() {
-            dst[p * W + t] = s[p];
+    for (p, out) in dst[..kc * W].chunks_exact_mut(W).enumerate() {
+        for (v, s) in out.iter_mut().zip(&src) {
+            *v = s[p];
         }
     }
 }
