@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{add_alpha, addcmul, dispatch_flags, grad_sign};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -45,12 +45,8 @@ impl AdadeltaConfig {
         Hparam::new("lr", Kind::Float, "learning rate (scales the delta)"),
         Hparam::new("rho", Kind::Float, "decay rate of the running averages"),
         Hparam::new("eps", Kind::Float, "term added inside the square roots"),
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "L2 penalty added to the gradient",
-        ),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::WEIGHT_DECAY_L2,
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr >= 0`, `0 <= rho <= 1`, `weight_decay >= 0`) and `eps > 0`.

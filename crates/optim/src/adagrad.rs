@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, step_f64};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -46,20 +46,16 @@ impl AdagradConfig {
     pub const NAME: &'static str = "adagrad";
     /// Hyperparameters, in torch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
+        hparam::LR,
         Hparam::new("lr_decay", Kind::Float, "learning-rate decay"),
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "L2 penalty added to the gradient",
-        ),
+        hparam::WEIGHT_DECAY_L2,
         Hparam::new(
             "initial_accumulator_value",
             Kind::Float,
             "initial sum of squared gradients",
         ),
-        Hparam::new("eps", Kind::Float, "term added to the denominator"),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::EPS_DENOMINATOR,
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr`, `lr_decay`, `weight_decay`, `initial_accumulator_value` >= 0) and

@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, maximum, step_f64};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -42,20 +42,16 @@ impl Default for AdamConfig {
 
 /// Hyperparameters shared by `adam` and `adamw`.
 pub(crate) const ADAM_HPARAMS: &[Hparam] = &[
-    Hparam::new("lr", Kind::Float, "learning rate"),
-    Hparam::new(
-        "betas",
-        Kind::Betas,
-        "decay rates of the first and second moments",
-    ),
-    Hparam::new("eps", Kind::Float, "term added to the denominator"),
+    hparam::LR,
+    hparam::BETAS_MOMENTS,
+    hparam::EPS_DENOMINATOR,
     Hparam::new("weight_decay", Kind::Float, "weight decay"),
     Hparam::new(
         "amsgrad",
         Kind::Bool,
         "AMSGrad: normalise by the running maximum of v",
     ),
-    Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+    hparam::MAXIMIZE,
 ];
 
 /// torch's checks for Adam/AdamW (plus `eps > 0` and finiteness).

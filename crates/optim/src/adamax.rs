@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{Lerp, add_alpha, addcdiv, dispatch_flags, grad_sign, maximum, step_f64};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -43,19 +43,15 @@ impl AdamaxConfig {
     pub const NAME: &'static str = "adamax";
     /// Hyperparameters, in torch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
+        hparam::LR,
         Hparam::new(
             "betas",
             Kind::Betas,
             "decay rates of the first moment and infinity norm",
         ),
         Hparam::new("eps", Kind::Float, "term added to |g| before the maximum"),
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "L2 penalty added to the gradient",
-        ),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::WEIGHT_DECAY_L2,
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`) and `eps > 0`.

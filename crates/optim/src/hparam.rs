@@ -49,6 +49,22 @@ impl Hparam {
     }
 }
 
+/// The hyperparameters several optimizers share, with the same meaning in each.
+pub(crate) const LR: Hparam = Hparam::new("lr", Kind::Float, "learning rate");
+pub(crate) const MAXIMIZE: Hparam = Hparam::new("maximize", Kind::Bool, "maximise the objective");
+pub(crate) const EPS_DENOMINATOR: Hparam =
+    Hparam::new("eps", Kind::Float, "term added to the denominator");
+pub(crate) const WEIGHT_DECAY_L2: Hparam = Hparam::new(
+    "weight_decay",
+    Kind::Float,
+    "L2 penalty added to the gradient",
+);
+pub(crate) const BETAS_MOMENTS: Hparam = Hparam::new(
+    "betas",
+    Kind::Betas,
+    "decay rates of the first and second moments",
+);
+
 /// Range checks that build [`OptimError::InvalidHyperparameter`] naming optimizer, parameter,
 /// value and allowed range. NaN fails every check.
 pub(crate) struct Check(pub(crate) &'static str);

@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{add_alpha, sign};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -36,7 +36,7 @@ impl LionConfig {
     pub const NAME: &'static str = "lion";
     /// Hyperparameters, in lion-pytorch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
+        hparam::LR,
         Hparam::new(
             "betas",
             Kind::Betas,

@@ -4,7 +4,7 @@ use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::WeightDecay;
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{Lerp, add_alpha, addcmul, dispatch_flags, grad_sign, step_f64};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -47,13 +47,9 @@ impl RAdamConfig {
     pub const NAME: &'static str = "radam";
     /// Hyperparameters, in torch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
-        Hparam::new(
-            "betas",
-            Kind::Betas,
-            "decay rates of the first and second moments",
-        ),
-        Hparam::new("eps", Kind::Float, "term added to the denominator"),
+        hparam::LR,
+        hparam::BETAS_MOMENTS,
+        hparam::EPS_DENOMINATOR,
         Hparam::new(
             "weight_decay",
             Kind::Float,
@@ -64,7 +60,7 @@ impl RAdamConfig {
             Kind::Bool,
             "decoupled weight decay",
         ),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`) and `eps > 0`.

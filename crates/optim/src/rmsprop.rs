@@ -4,7 +4,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign};
 use crate::optimizer::check_len;
 use crate::{OptimError, UpdateRule};
@@ -50,25 +50,21 @@ impl RmsPropConfig {
     pub const NAME: &'static str = "rmsprop";
     /// Hyperparameters, in torch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
+        hparam::LR,
         Hparam::new(
             "alpha",
             Kind::Float,
             "smoothing constant of the running averages",
         ),
-        Hparam::new("eps", Kind::Float, "term added to the denominator"),
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "L2 penalty added to the gradient",
-        ),
+        hparam::EPS_DENOMINATOR,
+        hparam::WEIGHT_DECAY_L2,
         Hparam::new("momentum", Kind::Float, "momentum factor (0: none)"),
         Hparam::new(
             "centered",
             Kind::Bool,
             "normalise by the estimated variance",
         ),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr`, `momentum`, `weight_decay`, `alpha` >= 0) and `eps > 0`.

@@ -3,7 +3,7 @@
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::hparam::{Check, Hparam, Kind};
+use crate::hparam::{self, Check, Hparam, Kind};
 use crate::ops::{add_alpha, dispatch_flags, grad_sign};
 use crate::{OptimError, UpdateRule};
 
@@ -47,16 +47,12 @@ impl SgdConfig {
     pub const NAME: &'static str = "sgd";
     /// Hyperparameters, in torch's signature order.
     pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate"),
+        hparam::LR,
         Hparam::new("momentum", Kind::Float, "momentum factor (0: plain SGD)"),
         Hparam::new("dampening", Kind::Float, "dampening of the momentum"),
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "L2 penalty added to the gradient",
-        ),
+        hparam::WEIGHT_DECAY_L2,
         Hparam::new("nesterov", Kind::Bool, "Nesterov momentum"),
-        Hparam::new("maximize", Kind::Bool, "maximise the objective"),
+        hparam::MAXIMIZE,
     ];
 
     /// torch's checks (`lr >= 0`, `momentum >= 0`, `weight_decay >= 0`, Nesterov needs
