@@ -284,6 +284,13 @@ fn run(args: &RunArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_FAILED);
     }
     if let Some(s) = shard {
+        if summary.helped > 0 || summary.helped_by_others > 0 {
+            eprintln!(
+                "optbench: shard {s} ran {} run(s) of other shards after its own; other shards ran \
+                 {} of its runs",
+                summary.helped, summary.helped_by_others
+            );
+        }
         eprintln!(
             "optbench: shard {}/{} done; after every shard, `optbench merge {}` combines them",
             s.index,

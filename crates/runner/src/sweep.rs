@@ -11,6 +11,19 @@
 //!   finished (`ok` or `diverged`) and runs only the others; `failed` runs are run again (the
 //!   cause, e.g. a missing data file, may have been fixed). `force` deletes the old parts and
 //!   consolidated files first.
+//! - **Shards help each other**: with `--shard I/N`, a shard that has finished its own runs goes
+//!   on with the unfinished runs of the other shards of the same split that are running at the
+//!   moment (each running shard keeps a marker `parts/.running.shard-J-of-N`), from the end of
+//!   their lists, while their owners work from the front. A static split finishes when its
+//!   slowest shard does, and shards slow down for reasons the split cannot know (a slower or
+//!   shared node, a busier core); helping makes the split finish about when a single process
+//!   with the same cores would. Runs are deterministic and part files are written atomically, so
+//!   a run done twice (an owner and a helper starting it at the same moment) only costs time;
+//!   helpers coordinate among themselves with claim files (`parts/.claim.<run_id>`, created
+//!   exclusively), owners skip runs whose part file a helper already wrote. Shards that have not
+//!   started (no marker) are never helped, so a queue of shards on a cluster is not drained by
+//!   the first one; a shard that was killed leaves its marker, and the others finish its runs.
+//!   Each shard still consolidates only its own runs; `optbench merge` combines all part files.
 //! - **Failures are data**: a run whose problem or optimizer cannot be built, whose optimizer
 //!   rejects a step, or that panics is recorded as `failed` with the message; the sweep goes on.
 //!   Panics inside runs do not print the default panic message or backtrace.
@@ -90,8 +103,12 @@ pub struct SweepSummary {
     pub selected_runs: usize,
     /// Runs already finished by an earlier sweep and kept.
     pub resumed: usize,
-    /// Runs this sweep finished (any status).
+    /// Runs this sweep finished (any status), of its own shard.
     pub ran: usize,
+    /// Runs of other shards this shard ran after finishing its own (see the module docs).
+    pub helped: usize,
+    /// Runs of this shard that another shard ran first.
+    pub helped_by_others: usize,
     /// Runs in the consolidated files by status.
     pub ok: usize,
     /// Diverged runs in the consolidated files.
@@ -346,6 +363,26 @@ pub fn run_plan(plan: &Plan, opts: &SweepOptions) -> Result<SweepSummary, SweepE
     run_plan_with(plan, opts, &builder)
 }
 
+/// The marker a shard keeps in `parts/` while it runs: `.running.shard-I-of-N`.
+pub fn running_marker(out: &Path, shard: Shard) -> PathBuf {
+    out.join(PARTS_DIR)
+        .join(format!(".running.{}", shard.tag()))
+}
+
+/// The claim file of a run taken over by a helping shard: `parts/.claim.<run_id>`.
+fn claim_path(out: &Path, run_id: &str) -> PathBuf {
+    out.join(PARTS_DIR).join(format!(".claim.{run_id}"))
+}
+
+/// Claims `run_id` for this helper; false if another helper claimed it first.
+fn claim(out: &Path, run_id: &str) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(claim_path(out, run_id))
+        .is_ok()
+}
+
 fn remove_if_exists(path: &Path) -> Result<(), SweepError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -389,6 +426,30 @@ pub fn run_plan_with(
     }
     std::fs::create_dir_all(&parts_dir).map_err(io_err(&parts_dir))?;
     results::write_atomic(&out.join(EXPERIMENT_YAML), plan.resolved_yaml.as_bytes())?;
+    if let Some(s) = opts.shard {
+        let text = format!(
+            "pid {} started {}\n",
+            std::process::id(),
+            rfc3339(SystemTime::now())
+        );
+        results::write_atomic(&running_marker(out, s), text.as_bytes())?;
+    }
+    // Runs of the other shards, last first: helped once this shard's own runs are done.
+    let others: Vec<(&RunSpec, Shard)> = match opts.shard {
+        Some(s) if s.count > 1 => plan
+            .runs
+            .iter()
+            .rev()
+            .filter_map(|r| {
+                let owner = Shard {
+                    index: Shard::bucket_of(&r.cell_id, r.seed, s.count),
+                    count: s.count,
+                };
+                (owner != s).then_some((r, owner))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
 
     // Resume: keep finished parts, drop failed and unreadable ones.
     let mut todo = Vec::with_capacity(selected.len());
@@ -441,6 +502,31 @@ pub fn run_plan_with(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(resumed);
     let ran = AtomicUsize::new(0);
+    let helped = AtomicUsize::new(0);
+    let helped_by_others = AtomicUsize::new(0);
+    // The next run for a worker: own runs first (skipping those a helper finished meanwhile),
+    // then other shards' runs while their shard is running.
+    let next_run = || -> Option<(&RunSpec, bool)> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if let Some(spec) = todo.get(i) {
+                if opts.shard.is_some() && results::part_path(out, &spec.run_id).exists() {
+                    helped_by_others.fetch_add(1, Ordering::Relaxed);
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress.update(d, resumed);
+                    continue;
+                }
+                return Some((spec, true));
+            }
+            let (spec, owner) = others.get(i - todo.len())?;
+            if running_marker(out, *owner).exists()
+                && !results::part_path(out, &spec.run_id).exists()
+                && claim(out, &spec.run_id)
+            {
+                return Some((spec, false));
+            }
+        }
+    };
     let failures: Mutex<Vec<(String, String, String)>> = Mutex::new(Vec::new());
     let write_error: Mutex<Option<ResultsError>> = Mutex::new(None);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -452,14 +538,13 @@ pub fn run_plan_with(
             message: e.to_string(),
         })?;
     pool.scope(|scope| {
-        for _ in 0..jobs.min(todo.len()) {
+        for _ in 0..jobs.min(todo.len() + others.len()) {
             scope.spawn(|_| {
                 loop {
                     if stop() || write_error.lock().map_or(true, |e| e.is_some()) {
                         break;
                     }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(spec) = todo.get(i) else { break };
+                    let Some((spec, own)) = next_run() else { break };
                     let Some(outcome) = run_one(spec, builder, &stop) else {
                         break;
                     };
@@ -468,6 +553,12 @@ pub fn run_plan_with(
                             slot.get_or_insert(e);
                         }
                         break;
+                    }
+                    if !own {
+                        // The part file now marks the run as done; the claim is not needed.
+                        let _ = std::fs::remove_file(claim_path(out, &spec.run_id));
+                        helped.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     }
                     if outcome.status == RunStatus::Failed {
                         if let Ok(mut f) = failures.lock() {
@@ -502,6 +593,8 @@ pub fn run_plan_with(
         selected_runs: selected.len(),
         resumed,
         ran: ran.into_inner(),
+        helped: helped.into_inner(),
+        helped_by_others: helped_by_others.into_inner(),
         ok: consolidated.ok,
         diverged: consolidated.diverged,
         failed: consolidated.failed,
@@ -515,6 +608,9 @@ pub fn run_plan_with(
     let manifest = manifest_json(plan, opts, jobs, &summary, started, ended);
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
     results::write_atomic(&out.join(&names.manifest), text.as_bytes())?;
+    if let Some(s) = opts.shard {
+        remove_if_exists(&running_marker(out, s))?;
+    }
     Ok(summary)
 }
 
@@ -548,6 +644,8 @@ fn manifest_json(
         "selected_runs": s.selected_runs,
         "resumed_runs": s.resumed,
         "ran_runs": s.ran,
+        "helped_other_shards_runs": s.helped,
+        "runs_done_by_other_shards": s.helped_by_others,
         "missing_runs": s.missing,
         "interrupted": s.interrupted,
         "status_counts": {"ok": s.ok, "diverged": s.diverged, "failed": s.failed},
