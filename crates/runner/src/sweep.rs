@@ -18,9 +18,11 @@
 //!   slowest shard does, and shards slow down for reasons the split cannot know (a slower or
 //!   shared node, a busier core); helping makes the split finish about when a single process
 //!   with the same cores would. Runs are deterministic and part files are written atomically, so
-//!   a run done twice (an owner and a helper starting it at the same moment) only costs time;
-//!   helpers coordinate among themselves with claim files (`parts/.claim.<run_id>`, created
-//!   exclusively), owners skip runs whose part file a helper already wrote. Shards that have not
+//!   a run done twice only costs time, but it is avoided: every shard claims a run before
+//!   running it (`parts/.claim.<run_id>`, created exclusively; removed once the part file is
+//!   written), helpers skip claimed runs, and an owner skips runs a helper finished or claimed
+//!   first, waiting for those at the end (and running one itself if the helper has not
+//!   delivered within twice its longest run plus a second). Shards that have not
 //!   started (no marker) are never helped, so a queue of shards on a cluster is not drained by
 //!   the first one; a shard that was killed leaves its marker, and the others finish its runs.
 //!   Each shard still consolidates only its own runs; `optbench merge` combines all part files.
@@ -41,7 +43,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -468,6 +470,13 @@ pub fn run_plan_with(
         }
     }
     let resumed = selected.len() - todo.len();
+    // Claims on this shard's unfinished runs are left over from a crash (or belong to a helper
+    // that started while this shard was away; it may finish the run too, which is harmless).
+    if opts.shard.is_some() {
+        for spec in &todo {
+            remove_if_exists(&claim_path(out, &spec.run_id))?;
+        }
+    }
 
     let jobs = opts
         .jobs
@@ -500,25 +509,67 @@ pub fn run_plan_with(
     }
 
     let next = AtomicUsize::new(0);
+    let next_other = AtomicUsize::new(0);
     let done = AtomicUsize::new(resumed);
     let ran = AtomicUsize::new(0);
     let helped = AtomicUsize::new(0);
     let helped_by_others = AtomicUsize::new(0);
-    // The next run for a worker: own runs first (skipping those a helper finished meanwhile),
-    // then other shards' runs while their shard is running.
+    // Own runs a helper had claimed when this shard reached them, and the longest own run so
+    // far (ms): how long to wait for a helper's part file before running the run anyway.
+    let deferred: Mutex<Vec<&RunSpec>> = Mutex::new(Vec::new());
+    let longest_ms = AtomicU64::new(0);
+    let sharded = opts.shard.is_some();
+    let own_done_elsewhere = || {
+        helped_by_others.fetch_add(1, Ordering::Relaxed);
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.update(d, resumed);
+    };
+    // The next run for a worker, `(spec, own)`. A shard claims each of its runs before running
+    // it (so helpers leave it alone) and skips runs a helper finished or claimed first; those it
+    // waits for at the end, running them itself if the helper does not deliver in time. Then it
+    // helps the other running shards.
     let next_run = || -> Option<(&RunSpec, bool)> {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if let Some(spec) = todo.get(i) {
-                if opts.shard.is_some() && results::part_path(out, &spec.run_id).exists() {
-                    helped_by_others.fetch_add(1, Ordering::Relaxed);
-                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    progress.update(d, resumed);
+                if !sharded {
+                    return Some((spec, true));
+                }
+                if results::part_path(out, &spec.run_id).exists() {
+                    own_done_elsewhere();
+                    continue;
+                }
+                if claim(out, &spec.run_id) {
+                    return Some((spec, true));
+                }
+                if let Ok(mut d) = deferred.lock() {
+                    d.push(spec);
                     continue;
                 }
                 return Some((spec, true));
             }
-            let (spec, owner) = others.get(i - todo.len())?;
+            let waiting = deferred.lock().ok().and_then(|mut d| d.pop());
+            if let Some(spec) = waiting {
+                let limit = Duration::from_millis(2 * longest_ms.load(Ordering::Relaxed) + 1000);
+                let since = Instant::now();
+                loop {
+                    if results::part_path(out, &spec.run_id).exists() {
+                        own_done_elsewhere();
+                        break;
+                    }
+                    if stop() {
+                        return None;
+                    }
+                    // The helper gave up (no claim) or is late: run it here.
+                    if !claim_path(out, &spec.run_id).exists() || since.elapsed() > limit {
+                        return Some((spec, true));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            let j = next_other.fetch_add(1, Ordering::Relaxed);
+            let (spec, owner) = others.get(j)?;
             if running_marker(out, *owner).exists()
                 && !results::part_path(out, &spec.run_id).exists()
                 && claim(out, &spec.run_id)
@@ -545,6 +596,7 @@ pub fn run_plan_with(
                         break;
                     }
                     let Some((spec, own)) = next_run() else { break };
+                    let started = Instant::now();
                     let Some(outcome) = run_one(spec, builder, &stop) else {
                         break;
                     };
@@ -554,12 +606,16 @@ pub fn run_plan_with(
                         }
                         break;
                     }
-                    if !own {
+                    if sharded {
                         // The part file now marks the run as done; the claim is not needed.
                         let _ = std::fs::remove_file(claim_path(out, &spec.run_id));
+                    }
+                    if !own {
                         helped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
+                    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    longest_ms.fetch_max(ms, Ordering::Relaxed);
                     if outcome.status == RunStatus::Failed {
                         if let Ok(mut f) = failures.lock() {
                             if f.len() < 10 {

@@ -174,3 +174,95 @@ fn an_owner_skips_a_run_a_helper_finished() {
     let runs = read(&dir.join("runs.shard-0-of-2.parquet"));
     assert_eq!(runs.height(), 4);
 }
+
+/// The standard builder, which on its first call claims `run_id` as a helper would, and, if
+/// `deliver_after` is set, writes the run's finished part file that much later from another
+/// thread (a live helper), else never (a helper that died).
+struct HelperClaims<'a> {
+    inner: StandardBuilder,
+    from: &'a Path,
+    to: &'a Path,
+    run_id: String,
+    deliver_after: Option<std::time::Duration>,
+    done: std::sync::Once,
+}
+
+impl RunBuilder for HelperClaims<'_> {
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
+        self.done.call_once(|| {
+            let claim = self
+                .to
+                .join(PARTS_DIR)
+                .join(format!(".claim.{}", self.run_id));
+            std::fs::write(&claim, "").unwrap();
+            if let Some(after) = self.deliver_after {
+                let from = results::part_path(self.from, &self.run_id);
+                let to = results::part_path(self.to, &self.run_id);
+                std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    std::fs::copy(from, to).unwrap();
+                    // As a helper does once the part is written.
+                    std::fs::remove_file(claim).unwrap();
+                });
+            }
+        });
+        self.inner.build(spec)
+    }
+}
+
+#[test]
+fn an_owner_waits_for_a_claimed_run_and_runs_it_if_the_helper_dies() {
+    let p = plan();
+    let tmp = tempfile::tempdir().unwrap();
+    let one = tmp.path().join("one");
+    run_plan(&p, &opts(&one, None)).unwrap();
+    let own = of_shard(&p, 0);
+
+    // A live helper claimed the last run and delivers it 300 ms later: the owner does its other
+    // runs, waits, and does not run it.
+    let dir = tmp.path().join("live");
+    let builder = HelperClaims {
+        inner: StandardBuilder::new(&dir),
+        from: &one,
+        to: &dir,
+        run_id: own[3].run_id.clone(),
+        deliver_after: Some(std::time::Duration::from_millis(300)),
+        done: std::sync::Once::new(),
+    };
+    let s = run_plan_with(&p, &opts(&dir, shard(0)), &builder).unwrap();
+    assert_eq!(
+        (s.ran, s.helped_by_others, s.ok, s.missing),
+        (3, 1, 4, 0),
+        "{s:?}"
+    );
+    assert!(
+        parts(&dir).iter().all(|n| n.ends_with(".part")),
+        "{:?}",
+        parts(&dir)
+    );
+
+    // The helper died: after twice its longest run plus a second, the owner runs it itself.
+    let dir = tmp.path().join("dead");
+    let builder = HelperClaims {
+        inner: StandardBuilder::new(&dir),
+        from: &one,
+        to: &dir,
+        run_id: own[3].run_id.clone(),
+        deliver_after: None,
+        done: std::sync::Once::new(),
+    };
+    let t = std::time::Instant::now();
+    let s = run_plan_with(&p, &opts(&dir, shard(0)), &builder).unwrap();
+    assert_eq!(
+        (s.ran, s.helped_by_others, s.ok, s.missing),
+        (4, 0, 4, 0),
+        "{s:?}"
+    );
+    assert!(t.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(
+        parts(&dir).iter().all(|n| n.ends_with(".part")),
+        "{:?}",
+        parts(&dir)
+    );
+    assert_eq!(read(&dir.join("runs.shard-0-of-2.parquet")).height(), 4);
+}
