@@ -593,21 +593,42 @@ pub fn compare_dirs(
     Ok(outcome)
 }
 
-/// Reads `<dir>/runs.parquet`.
-fn read_runs(dir: &Path, side: &'static str) -> Result<DataFrame, CompareError> {
-    let path = dir.join(RUNS_FILE);
-    let err = |message: String| CompareError::Read {
+/// Opens `<dir>/<file>` for reading with a Parquet reader, or the error for that side; `missing`
+/// says what it means that the file does not exist.
+fn open_parquet(
+    dir: &Path,
+    file: &str,
+    side: &'static str,
+    missing: &str,
+) -> Result<
+    (
+        ParquetReader<std::fs::File>,
+        impl Fn(String) -> CompareError,
+    ),
+    CompareError,
+> {
+    let path = dir.join(file);
+    let err = move |message: String| CompareError::Read {
         side,
         path: path.clone(),
         message,
     };
-    let file = std::fs::File::open(&path).map_err(|e| {
-        err(match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file (is this a results folder?)".into(),
-            _ => e.to_string(),
-        })
-    })?;
-    ParquetReader::new(file)
+    match std::fs::File::open(dir.join(file)) {
+        Ok(f) => Ok((ParquetReader::new(f), err)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(missing.into())),
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+/// Reads `<dir>/runs.parquet`.
+fn read_runs(dir: &Path, side: &'static str) -> Result<DataFrame, CompareError> {
+    let (reader, err) = open_parquet(
+        dir,
+        RUNS_FILE,
+        side,
+        "no such file (is this a results folder?)",
+    )?;
+    reader
         .finish()
         .map_err(|e| err(format!("not a readable Parquet file: {e}")))
 }
@@ -619,21 +640,12 @@ fn read_metrics(
     side: &'static str,
     targets: &[Target],
 ) -> Result<DataFrame, CompareError> {
-    let path = dir.join(METRICS_FILE);
-    let err = |message: String| CompareError::Read {
+    let (mut reader, err) = open_parquet(
+        dir,
+        METRICS_FILE,
         side,
-        path: path.clone(),
-        message,
-    };
-    let file = std::fs::File::open(&path).map_err(|e| {
-        err(match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "no such file (--target needs the metrics of every run)".into()
-            }
-            _ => e.to_string(),
-        })
-    })?;
-    let mut reader = ParquetReader::new(file);
+        "no such file (--target needs the metrics of every run)",
+    )?;
     let schema = reader
         .schema()
         .map_err(|e| err(format!("not a readable Parquet file: {e}")))?;
