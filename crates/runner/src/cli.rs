@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// JOB_COMPLETION_INDEX.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// With a shard: do not run other shards' runs once this shard's own are done (helping
+    /// needs a file system where exclusive file creation is atomic, which old NFS is not).
+    #[arg(long)]
+    pub no_shard_help: bool,
 }
 
 /// `optbench validate`.
@@ -256,6 +260,7 @@ fn run(args: &RunArgs) -> anyhow::Result<i32> {
     opts.jobs = args.jobs.map(|j| usize::try_from(j).unwrap_or(usize::MAX));
     opts.force = args.force;
     opts.shard = shard;
+    opts.help_other_shards = !args.no_shard_help;
     let summary = sweep::run_plan(&plan, &opts).map_err(|e| Failure::internal(e.to_string()))?;
     for (id, label, message) in &summary.failures {
         eprintln!("optbench: run {id} ({label}) failed: {message}");

@@ -70,6 +70,9 @@ pub struct SweepOptions {
     pub force: bool,
     /// Run only this shard of the plan.
     pub shard: Option<Shard>,
+    /// With a shard: once its own runs are done, help the other running shards (see the module
+    /// docs). On by default.
+    pub help_other_shards: bool,
     /// Show progress on stderr.
     pub progress: bool,
     /// Install a Ctrl-C handler that stops the sweep gracefully.
@@ -79,7 +82,8 @@ pub struct SweepOptions {
 }
 
 impl SweepOptions {
-    /// Defaults: all cores, no force, whole plan, progress shown, Ctrl-C handled.
+    /// Defaults: all cores, no force, whole plan, shards help each other, progress shown, Ctrl-C
+    /// handled.
     pub fn new(out_dir: impl Into<PathBuf>, base_dir: impl Into<PathBuf>) -> Self {
         Self {
             out_dir: out_dir.into(),
@@ -87,6 +91,7 @@ impl SweepOptions {
             jobs: None,
             force: false,
             shard: None,
+            help_other_shards: true,
             progress: true,
             ctrl_c: true,
             stop: None,
@@ -438,7 +443,7 @@ pub fn run_plan_with(
     }
     // Runs of the other shards, last first: helped once this shard's own runs are done.
     let others: Vec<(&RunSpec, Shard)> = match opts.shard {
-        Some(s) if s.count > 1 => plan
+        Some(s) if s.count > 1 && opts.help_other_shards => plan
             .runs
             .iter()
             .rev()

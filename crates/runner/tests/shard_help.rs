@@ -125,6 +125,24 @@ fn helps_running_shards_only_and_merges_to_one_process() {
     }
 }
 
+#[test]
+fn no_help_leaves_other_shards_alone() {
+    let p = plan();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sharded");
+    // Shard 1 is running, but shard 0 was told not to help: it runs its own 4 runs only.
+    std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+    std::fs::write(running_marker(&dir, Shard::new(1, 2).unwrap()), "pid 0\n").unwrap();
+    let mut o = opts(&dir, shard(0));
+    o.help_other_shards = false;
+    let s = run_plan(&p, &o).unwrap();
+    assert_eq!((s.ran, s.helped), (4, 0), "{s:?}");
+    assert_eq!(
+        parts(&dir).iter().filter(|n| n.ends_with(".part")).count(),
+        4
+    );
+}
+
 /// The standard builder, which on its first call drops a finished part file of `run_id` into
 /// the results folder, as a helping shard would have.
 struct HelperArrives<'a> {
