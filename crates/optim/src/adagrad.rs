@@ -202,7 +202,7 @@ impl UpdateRule for Adagrad {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -261,44 +261,6 @@ mod tests {
             }
         }
         assert_close(&got, &p, 2e-5);
-    }
-
-    #[test]
-    fn validation_errors_name_the_parameter() {
-        let bad = |hp: AdagradConfig| invalid_name(hp.validate().unwrap_err());
-        assert_eq!(
-            bad(AdagradConfig {
-                lr: -1.0,
-                ..Default::default()
-            }),
-            "lr"
-        );
-        assert_eq!(
-            bad(AdagradConfig {
-                lr_decay: -1.0,
-                ..Default::default()
-            }),
-            "lr_decay"
-        );
-        assert_eq!(
-            bad(AdagradConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            }),
-            "weight_decay"
-        );
-        let hp = AdagradConfig {
-            initial_accumulator_value: -1.0,
-            ..Default::default()
-        };
-        assert_eq!(bad(hp), "initial_accumulator_value");
-        assert_eq!(
-            bad(AdagradConfig {
-                eps: 0.0,
-                ..Default::default()
-            }),
-            "eps"
-        );
     }
 
     #[test]

@@ -280,6 +280,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    use crate::testutil::invalid_name;
+
     fn obj(v: Value) -> Map<String, Value> {
         match v {
             Value::Object(m) => m,
@@ -383,6 +385,67 @@ mod tests {
                 matches!(&e, OptimError::WrongType { key: k, .. } if k == key),
                 "{e}"
             );
+        }
+    }
+
+    /// torch's range checks, per optimizer: a value out of range is rejected by `validate`
+    /// with an error naming the parameter (SGD's Nesterov and NaN rules are tested in sgd.rs).
+    #[test]
+    fn out_of_range_values_are_rejected_naming_the_parameter() {
+        let cases = [
+            ("sgd", json!({"lr": -0.1}), "lr"),
+            ("sgd", json!({"momentum": -0.1}), "momentum"),
+            ("sgd", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("adagrad", json!({"lr": -1.0}), "lr"),
+            ("adagrad", json!({"lr_decay": -1.0}), "lr_decay"),
+            ("adagrad", json!({"weight_decay": -1.0}), "weight_decay"),
+            (
+                "adagrad",
+                json!({"initial_accumulator_value": -1.0}),
+                "initial_accumulator_value",
+            ),
+            ("adagrad", json!({"eps": 0.0}), "eps"),
+            ("adadelta", json!({"lr": -1.0}), "lr"),
+            ("adadelta", json!({"rho": 1.5}), "rho"),
+            ("adadelta", json!({"rho": -0.1}), "rho"),
+            ("adadelta", json!({"eps": 0.0}), "eps"),
+            ("adadelta", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("rmsprop", json!({"lr": -1.0}), "lr"),
+            ("rmsprop", json!({"eps": 0.0}), "eps"),
+            ("rmsprop", json!({"momentum": -0.5}), "momentum"),
+            ("rmsprop", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("rmsprop", json!({"alpha": -0.1}), "alpha"),
+            ("adam", json!({"lr": -1e-3}), "lr"),
+            ("adam", json!({"eps": 0.0}), "eps"),
+            ("adam", json!({"betas": [1.0, 0.999]}), "betas[0]"),
+            ("adam", json!({"betas": [0.9, -0.1]}), "betas[1]"),
+            ("adam", json!({"weight_decay": -0.1}), "weight_decay"),
+            ("adamw", json!({"eps": -1.0}), "eps"),
+            ("adamax", json!({"lr": -1.0}), "lr"),
+            ("adamax", json!({"eps": 0.0}), "eps"),
+            ("adamax", json!({"betas": [0.9, 1.5]}), "betas[1]"),
+            ("adamax", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("nadam", json!({"lr": -1.0}), "lr"),
+            ("nadam", json!({"eps": 0.0}), "eps"),
+            ("nadam", json!({"betas": [0.9, 1.0]}), "betas[1]"),
+            ("nadam", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("nadam", json!({"momentum_decay": -1.0}), "momentum_decay"),
+            ("radam", json!({"lr": -1.0}), "lr"),
+            ("radam", json!({"eps": -1e-8}), "eps"),
+            ("radam", json!({"betas": [-0.1, 0.999]}), "betas[0]"),
+            ("radam", json!({"weight_decay": -1.0}), "weight_decay"),
+            ("lion", json!({"lr": -1.0}), "lr"),
+            ("lion", json!({"betas": [1.0, 0.99]}), "betas[0]"),
+            ("lion", json!({"weight_decay": -1.0}), "weight_decay"),
+        ];
+        for (name, keys, param) in &cases {
+            let cfg = OptimizerConfig::from_json(name, &obj(keys.clone())).unwrap();
+            let e = cfg.validate().unwrap_err();
+            assert_eq!(invalid_name(e), *param, "{name} {keys}");
+        }
+        // Every optimizer is covered.
+        for name in OptimizerConfig::NAMES {
+            assert!(cases.iter().any(|c| c.0 == *name), "{name} has no case");
         }
     }
 

@@ -158,7 +158,7 @@ impl UpdateRule for Lion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
 
     #[test]
     fn defaults_match_lion_pytorch() {
@@ -215,32 +215,6 @@ mod tests {
             }
         }
         assert_close(&got, &p, 1e-5);
-    }
-
-    #[test]
-    fn validation_errors_name_the_parameter() {
-        let bad = |hp: LionConfig| invalid_name(hp.validate().unwrap_err());
-        assert_eq!(
-            bad(LionConfig {
-                lr: -1.0,
-                ..Default::default()
-            }),
-            "lr"
-        );
-        assert_eq!(
-            bad(LionConfig {
-                betas: [1.0, 0.99],
-                ..Default::default()
-            }),
-            "betas[0]"
-        );
-        assert_eq!(
-            bad(LionConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            }),
-            "weight_decay"
-        );
     }
 
     #[test]

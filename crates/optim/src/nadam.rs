@@ -250,7 +250,7 @@ impl UpdateRule for NAdam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -337,46 +337,6 @@ mod tests {
         rule.apply(&mut p, &g, &mut st, 1, 1e-3);
         let mu1 = 0.9 * (1.0 - 0.5 * 0.96f64.powf(0.004));
         assert_eq!(st.mu_product.to_bits(), (mu1 as f32).to_bits());
-    }
-
-    #[test]
-    fn validation_errors_name_the_parameter() {
-        let bad = |hp: NAdamConfig| invalid_name(hp.validate().unwrap_err());
-        assert_eq!(
-            bad(NAdamConfig {
-                lr: -1.0,
-                ..Default::default()
-            }),
-            "lr"
-        );
-        assert_eq!(
-            bad(NAdamConfig {
-                eps: 0.0,
-                ..Default::default()
-            }),
-            "eps"
-        );
-        assert_eq!(
-            bad(NAdamConfig {
-                betas: [0.9, 1.0],
-                ..Default::default()
-            }),
-            "betas[1]"
-        );
-        assert_eq!(
-            bad(NAdamConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            }),
-            "weight_decay"
-        );
-        assert_eq!(
-            bad(NAdamConfig {
-                momentum_decay: -1.0,
-                ..Default::default()
-            }),
-            "momentum_decay"
-        );
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl UpdateRule for RAdam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -340,39 +340,6 @@ mod tests {
             );
             assert_close(&got, &p, 2e-5);
         }
-    }
-
-    #[test]
-    fn validation_errors_name_the_parameter() {
-        let bad = |hp: RAdamConfig| invalid_name(hp.validate().unwrap_err());
-        assert_eq!(
-            bad(RAdamConfig {
-                lr: -1.0,
-                ..Default::default()
-            }),
-            "lr"
-        );
-        assert_eq!(
-            bad(RAdamConfig {
-                eps: -1e-8,
-                ..Default::default()
-            }),
-            "eps"
-        );
-        assert_eq!(
-            bad(RAdamConfig {
-                betas: [-0.1, 0.999],
-                ..Default::default()
-            }),
-            "betas[0]"
-        );
-        assert_eq!(
-            bad(RAdamConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            }),
-            "weight_decay"
-        );
     }
 
     #[test]

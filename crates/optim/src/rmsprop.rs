@@ -348,7 +348,7 @@ impl UpdateRule for RmsProp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run, values};
+    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -429,46 +429,6 @@ mod tests {
             }
             assert_close(&got, &p, 5e-5);
         }
-    }
-
-    #[test]
-    fn validation_errors_name_the_parameter() {
-        let bad = |hp: RmsPropConfig| invalid_name(hp.validate().unwrap_err());
-        assert_eq!(
-            bad(RmsPropConfig {
-                lr: -1.0,
-                ..Default::default()
-            }),
-            "lr"
-        );
-        assert_eq!(
-            bad(RmsPropConfig {
-                eps: 0.0,
-                ..Default::default()
-            }),
-            "eps"
-        );
-        assert_eq!(
-            bad(RmsPropConfig {
-                momentum: -0.5,
-                ..Default::default()
-            }),
-            "momentum"
-        );
-        assert_eq!(
-            bad(RmsPropConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            }),
-            "weight_decay"
-        );
-        assert_eq!(
-            bad(RmsPropConfig {
-                alpha: -0.1,
-                ..Default::default()
-            }),
-            "alpha"
-        );
     }
 
     #[test]
