@@ -587,20 +587,7 @@ impl FlowCursor<'_> {
             Some('{') => {
                 self.bump();
                 let mut entries = BTreeMap::new();
-                loop {
-                    self.skip_ws();
-                    match self.peek() {
-                        None => break,
-                        Some('}') => {
-                            self.bump();
-                            break;
-                        }
-                        Some(',') => {
-                            self.bump();
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.flow_next('}') {
                     let key_pos = self.here();
                     let key = self.scalar_text();
                     self.skip_ws();
@@ -624,20 +611,7 @@ impl FlowCursor<'_> {
             Some('[') => {
                 self.bump();
                 let mut items = Vec::new();
-                loop {
-                    self.skip_ws();
-                    match self.peek() {
-                        None => break,
-                        Some(']') => {
-                            self.bump();
-                            break;
-                        }
-                        Some(',') => {
-                            self.bump();
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.flow_next(']') {
                     let before = (self.line, self.col);
                     items.push(self.value(depth + 1));
                     if (self.line, self.col) == before {
@@ -656,6 +630,23 @@ impl FlowCursor<'_> {
                     pos,
                     kind: PosKind::Leaf,
                 }
+            }
+        }
+    }
+
+    /// Moves to the next item of a flow collection: skips whitespace and separating commas, and
+    /// is false at the collection's end (`close`, consumed) or at the end of the input.
+    fn flow_next(&mut self, close: char) -> bool {
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                None => return false,
+                Some(c) if c == close => {
+                    self.bump();
+                    return false;
+                }
+                Some(',') => self.bump(),
+                _ => return true,
             }
         }
     }
