@@ -143,29 +143,6 @@ fn no_help_leaves_other_shards_alone() {
     );
 }
 
-/// The standard builder, which on its first call drops a finished part file of `run_id` into
-/// the results folder, as a helping shard would have.
-struct HelperArrives<'a> {
-    inner: StandardBuilder,
-    from: &'a Path,
-    to: &'a Path,
-    run_id: String,
-    done: std::sync::Once,
-}
-
-impl RunBuilder for HelperArrives<'_> {
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
-        self.done.call_once(|| {
-            std::fs::copy(
-                results::part_path(self.from, &self.run_id),
-                results::part_path(self.to, &self.run_id),
-            )
-            .unwrap();
-        });
-        self.inner.build(spec)
-    }
-}
-
 #[test]
 fn an_owner_skips_a_run_a_helper_finished() {
     let p = plan();
@@ -176,13 +153,7 @@ fn an_owner_skips_a_run_a_helper_finished() {
     let dir = tmp.path().join("sharded");
     let own = of_shard(&p, 0);
     // While shard 0 runs its first run, a helper finishes its last one.
-    let builder = HelperArrives {
-        inner: StandardBuilder::new(&dir),
-        from: &one,
-        to: &dir,
-        run_id: own[3].run_id.clone(),
-        done: std::sync::Once::new(),
-    };
+    let builder = Helper::new(&one, &dir, &own[3].run_id, Helps::Finished);
     let s = run_plan_with(&p, &opts(&dir, shard(0)), &builder).unwrap();
     assert_eq!(
         (s.ran, s.helped_by_others, s.ok, s.missing),
@@ -193,35 +164,63 @@ fn an_owner_skips_a_run_a_helper_finished() {
     assert_eq!(runs.height(), 4);
 }
 
-/// The standard builder, which on its first call claims `run_id` as a helper would, and, if
-/// `deliver_after` is set, writes the run's finished part file that much later from another
-/// thread (a live helper), else never (a helper that died).
-struct HelperClaims<'a> {
+/// How the simulated helper of [`Helper`] deals with `run_id`.
+enum Helps {
+    /// Drops the finished part file at once, without a claim (a helper that already finished).
+    Finished,
+    /// Claims the run, then writes its part file that much later from another thread and
+    /// removes the claim (a live helper).
+    ClaimsAndDelivers(std::time::Duration),
+    /// Claims the run and never delivers (a helper that died).
+    ClaimsAndDies,
+}
+
+/// The standard builder, which on its first call plays a helping shard working on `run_id`.
+struct Helper<'a> {
     inner: StandardBuilder,
     from: &'a Path,
     to: &'a Path,
     run_id: String,
-    deliver_after: Option<std::time::Duration>,
+    helps: Helps,
     done: std::sync::Once,
 }
 
-impl RunBuilder for HelperClaims<'_> {
+impl<'a> Helper<'a> {
+    fn new(from: &'a Path, to: &'a Path, run_id: &str, helps: Helps) -> Self {
+        Helper {
+            inner: StandardBuilder::new(to),
+            from,
+            to,
+            run_id: run_id.to_owned(),
+            helps,
+            done: std::sync::Once::new(),
+        }
+    }
+}
+
+impl RunBuilder for Helper<'_> {
     fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
         self.done.call_once(|| {
+            let from = results::part_path(self.from, &self.run_id);
+            let to = results::part_path(self.to, &self.run_id);
             let claim = self
                 .to
                 .join(PARTS_DIR)
                 .join(format!(".claim.{}", self.run_id));
-            std::fs::write(&claim, "").unwrap();
-            if let Some(after) = self.deliver_after {
-                let from = results::part_path(self.from, &self.run_id);
-                let to = results::part_path(self.to, &self.run_id);
-                std::thread::spawn(move || {
-                    std::thread::sleep(after);
+            match self.helps {
+                Helps::Finished => {
                     std::fs::copy(from, to).unwrap();
-                    // As a helper does once the part is written.
-                    std::fs::remove_file(claim).unwrap();
-                });
+                }
+                Helps::ClaimsAndDelivers(after) => {
+                    std::fs::write(&claim, "").unwrap();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(after);
+                        std::fs::copy(from, to).unwrap();
+                        // As a helper does once the part is written.
+                        std::fs::remove_file(claim).unwrap();
+                    });
+                }
+                Helps::ClaimsAndDies => std::fs::write(&claim, "").unwrap(),
             }
         });
         self.inner.build(spec)
@@ -239,14 +238,8 @@ fn an_owner_waits_for_a_claimed_run_and_runs_it_if_the_helper_dies() {
     // A live helper claimed the last run and delivers it 300 ms later: the owner does its other
     // runs, waits, and does not run it.
     let dir = tmp.path().join("live");
-    let builder = HelperClaims {
-        inner: StandardBuilder::new(&dir),
-        from: &one,
-        to: &dir,
-        run_id: own[3].run_id.clone(),
-        deliver_after: Some(std::time::Duration::from_millis(300)),
-        done: std::sync::Once::new(),
-    };
+    let delay = std::time::Duration::from_millis(300);
+    let builder = Helper::new(&one, &dir, &own[3].run_id, Helps::ClaimsAndDelivers(delay));
     let s = run_plan_with(&p, &opts(&dir, shard(0)), &builder).unwrap();
     assert_eq!(
         (s.ran, s.helped_by_others, s.ok, s.missing),
@@ -261,14 +254,7 @@ fn an_owner_waits_for_a_claimed_run_and_runs_it_if_the_helper_dies() {
 
     // The helper died: after twice its longest run plus a second, the owner runs it itself.
     let dir = tmp.path().join("dead");
-    let builder = HelperClaims {
-        inner: StandardBuilder::new(&dir),
-        from: &one,
-        to: &dir,
-        run_id: own[3].run_id.clone(),
-        deliver_after: None,
-        done: std::sync::Once::new(),
-    };
+    let builder = Helper::new(&one, &dir, &own[3].run_id, Helps::ClaimsAndDies);
     let t = std::time::Instant::now();
     let s = run_plan_with(&p, &opts(&dir, shard(0)), &builder).unwrap();
     assert_eq!(
