@@ -45,6 +45,6 @@ pub use config::{
     LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES, ProblemConfig, ProblemKind, Task, dataset_keys,
     problem_keys,
 };
-pub use data::{Dataset, load_dataset};
+pub use data::{Dataset, ImageShape, load_dataset};
 pub use error::ModelError;
 pub use problem::{EvalCounts, Problem, TestMetrics};

@@ -519,6 +519,7 @@ mod tests {
             y_test: y[..1].to_vec(),
             x_train: x,
             y_train: y,
+            image_shape: None,
         };
         Network::new(split, hidden, act, head, 0, seed)
     }
