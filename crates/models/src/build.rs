@@ -215,7 +215,7 @@ mod tests {
     fn classifier_flags_and_sizes() {
         let p = make("mlp", json!({"dataset": "diabetes"}), 0).unwrap();
         assert!(!p.is_classifier());
-        assert_eq!((p.train_len(), p.test_len()), (353, 88));
+        assert_eq!((p.train_len(), p.test_len()), (354, 88));
         let p = make(
             "mlp",
             json!({"dataset": "iris", "hidden": [5], "eval_train_examples": 50}),

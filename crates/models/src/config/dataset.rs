@@ -15,6 +15,7 @@ pub const DATASET_NAMES: &[&str] = &[
     "iris",
     "wine_quality",
     "diabetes",
+    "digits",
     "idx",
     "csv",
     "parquet",
@@ -65,7 +66,7 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
                 "std of the Gaussian noise added to class scores (0 = linearly separable)",
             ),
         ],
-        Iris | Diabetes => vec![],
+        Iris | Diabetes | Digits => vec![],
         WineQuality => vec![key(
             "task",
             json!("regression"),
@@ -108,8 +109,10 @@ named_enum!(
         Iris = "iris",
         /// Wine quality (red, 1599 × 11).
         WineQuality = "wine_quality",
-        /// Diabetes (441 × 10 as linfa-datasets ships it, regression).
+        /// Diabetes (Efron et al. 2004; 442 × 10, regression).
         Diabetes = "diabetes",
+        /// scikit-learn's handwritten digits (1797 images of 1×8×8, 10 classes).
+        Digits = "digits",
         /// IDX files (MNIST format).
         Idx = "idx",
         /// CSV file with a header and a target column.

@@ -11,10 +11,19 @@ pub(super) fn load(path: &Path, target: &str) -> Result<(Vec<f32>, usize, Vec<f3
         path: path.to_path_buf(),
         source,
     })?;
+    read(path, std::io::BufReader::new(file), target)
+}
+
+/// Reads CSV text from `input` as [`load`] reads a file; `path` names it in errors.
+pub(super) fn read(
+    path: &Path,
+    input: impl std::io::Read,
+    target: &str,
+) -> Result<(Vec<f32>, usize, Vec<f32>), ModelError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(input);
     let csv_err = |e: csv::Error| {
         let row = e.position().map(|p| p.line());
         let msg = match e.kind() {

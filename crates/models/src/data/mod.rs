@@ -58,9 +58,10 @@ pub fn load_dataset(
             config.noise,
             seed,
         ),
-        DatasetKind::Iris => builtin::iris(),
-        DatasetKind::Diabetes => builtin::diabetes(),
-        DatasetKind::WineQuality => builtin::wine_quality(config.task == Task::Classification),
+        DatasetKind::Iris => builtin::iris()?,
+        DatasetKind::Diabetes => builtin::diabetes()?,
+        DatasetKind::WineQuality => builtin::wine_quality(config.task == Task::Classification)?,
+        DatasetKind::Digits => builtin::digits()?,
         DatasetKind::Idx => idx::load(
             &resolve(&config.path, "path")?,
             &resolve(&config.labels, "labels")?,
