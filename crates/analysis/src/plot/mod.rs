@@ -1,0 +1,222 @@
+//! Figures drawn from a results folder's Parquet files alone (`optbench plot DIR`).
+//!
+//! [`plot_results`] reads `runs.parquet` and `metrics.parquet` and writes under `DIR/plots/`,
+//! as PNG (300 dpi) and SVG:
+//!
+//! - `convergence_<problem>[_bs<N>]`: train loss, test loss and test accuracy against `--x`
+//!   (step, epoch, examples seen or wall time), one line per configuration: the mean over seeds,
+//!   with a min–max band over seeds; log y for losses. One figure per problem variant, and per
+//!   batch size when the grid varies it. `--metric` draws that one metric instead.
+//! - `best_<problem>`: per optimizer setting (the label without `lr=`, so `sgd` and
+//!   `sgd momentum=0.9` count separately), its configuration with the best mean `--select-by`
+//!   (default final train loss; configurations with diverged seeds rank last).
+//! - `lr_<problem>[_bs<N>]`: final train (and test) loss against the learning rate (log x), mean
+//!   and min–max over the seeds that did not diverge; a diverged run is a × at the top edge.
+//! - `trajectory_<problem>`: for two-parameter problems, each optimizer's path (`x0, x1` of the
+//!   first seed of its best configuration) over contour lines of the objective.
+//! - `noise_<problem>`: the mini-batch loss per step of `sgd` at each batch size in the grid
+//!   (GD, SGD, mini-batch), and the update norm ‖θₜ − θₜ₋₁‖ per step of each optimizer's best
+//!   configuration.
+//!
+//! `--size column` draws figures 3.5 in (1050 px) wide, `page` 7 in (2100 px), 8 pt text at
+//! 300 dpi; the height follows from the number of panels and legend rows. Text uses the bundled
+//! DejaVu Sans ([`style`]), so no system font or fontconfig is needed. Colours are fixed per
+//! optimizer name across every figure of a folder, and line styles differ per configuration.
+
+pub mod best;
+pub mod convergence;
+pub mod data;
+pub mod noise;
+pub mod render;
+pub mod sensitivity;
+pub mod style;
+pub mod synthetic;
+pub mod trajectory;
+
+pub use data::{DataError, Metric, SelectBy, XAxis};
+
+use plotters::prelude::*;
+use rayon::prelude::*;
+use render::Figure;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Width of the figures.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum FigureSize {
+    /// 3.5 in (1050 px at 300 dpi): one column of a two-column paper.
+    #[default]
+    Column,
+    /// 7 in (2100 px at 300 dpi): the full text width.
+    Page,
+}
+
+/// File formats to write.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Format {
+    /// PNG and SVG.
+    #[default]
+    Both,
+    Png,
+    Svg,
+}
+
+/// What to draw; `Default` is what `optbench run` draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlotOptions {
+    pub x: XAxis,
+    pub metric: Option<Metric>,
+    pub select_by: SelectBy,
+    pub size: FigureSize,
+    pub format: Format,
+}
+
+/// Why figures could not be drawn; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("{path} holds no runs to plot")]
+    NoRuns { path: PathBuf },
+    #[error("the bundled font could not be loaded")]
+    Font,
+    #[error("cannot create {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot draw {path}: {message}")]
+    Draw { path: PathBuf, message: String },
+}
+
+/// Everything a figure kind needs.
+pub struct Context<'a> {
+    pub runs: &'a [data::Run],
+    pub metrics: &'a HashMap<String, data::Series>,
+    pub groups: &'a [data::ProblemGroup],
+    pub palette: &'a style::Palette,
+    pub opts: &'a PlotOptions,
+}
+
+impl Context<'_> {
+    /// Whether any run of the configurations recorded finite values of `metric`.
+    pub fn has_metric(&self, configs: &[&data::Config], metric: Metric) -> bool {
+        configs.iter().any(|c| {
+            c.runs.iter().any(|&i| {
+                self.metrics
+                    .get(&self.runs[i].run_id)
+                    .is_some_and(|s| metric.values(s).iter().any(|v| v.is_finite()))
+            })
+        })
+    }
+}
+
+/// Readable batch size, e.g. `full (1000)` for the whole training set.
+pub fn batch_label(bs: f64, full: Option<f64>) -> String {
+    if !bs.is_finite() {
+        return "n/a".into();
+    }
+    match full {
+        Some(f) if (f - bs).abs() < 0.5 => format!("full ({})", bs as u64),
+        _ => format!("{}", bs as u64),
+    }
+}
+
+/// Reads the results in `dir` and writes every figure under `dir/plots/`; returns the files
+/// written, sorted.
+pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    if !style::register_font() {
+        return Err(PlotError::Font);
+    }
+    let runs = data::read_runs(dir)?;
+    if runs.is_empty() {
+        return Err(PlotError::NoRuns {
+            path: dir.join("runs.parquet"),
+        });
+    }
+    let metrics = data::read_metrics(dir)?;
+    let palette = style::Palette::new(runs.iter().map(|r| r.optimizer.as_str()));
+    let groups = data::group_runs(&runs, &palette);
+    let ctx = Context {
+        runs: &runs,
+        metrics: &metrics,
+        groups: &groups,
+        palette: &palette,
+        opts,
+    };
+    let mut figures: Vec<Figure> = Vec::new();
+    figures.extend(convergence::figures(&ctx));
+    figures.extend(best::figures(&ctx));
+    figures.extend(sensitivity::figures(&ctx));
+    figures.extend(trajectory::figures(&ctx));
+    figures.extend(noise::figures(&ctx));
+    let out = dir.join("plots");
+    std::fs::create_dir_all(&out).map_err(|source| PlotError::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let page = opts.size == FigureSize::Page;
+    let jobs: Vec<(&Figure, bool)> = figures
+        .iter()
+        .flat_map(|f| {
+            let mut v = Vec::new();
+            if opts.format != Format::Svg {
+                v.push((f, true));
+            }
+            if opts.format != Format::Png {
+                v.push((f, false));
+            }
+            v
+        })
+        .collect();
+    let mut files = jobs
+        .par_iter()
+        .map(|&(fig, png)| write_figure(&out, fig, page, png))
+        .collect::<Result<Vec<_>, _>>()?;
+    files.sort();
+    Ok(files)
+}
+
+/// Renders one figure to `<out>/<stem>.png` or `.svg`.
+pub fn write_figure(out: &Path, fig: &Figure, page: bool, png: bool) -> Result<PathBuf, PlotError> {
+    let path = out.join(format!("{}.{}", fig.stem, if png { "png" } else { "svg" }));
+    let size = render::figure_size(fig, page);
+    let drawn = if png {
+        render::draw(
+            BitMapBackend::new(&path, size).into_drawing_area(),
+            fig,
+            page,
+        )
+    } else {
+        render::draw(SVGBackend::new(&path, size).into_drawing_area(), fig, page)
+    };
+    drawn.map_err(|message| PlotError::Draw {
+        path: path.clone(),
+        message,
+    })?;
+    Ok(path)
+}

@@ -1,0 +1,255 @@
+//! The command line's types (clap): every subcommand and its flags. Nothing else in optbench
+//! depends on clap; these types are turned into the libraries' options here.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand, ValueEnum};
+use optbench_analysis::compare::{Settings, Target};
+use optbench_analysis::plot::{FigureSize, Format, Metric, PlotOptions, SelectBy, XAxis};
+use strum::VariantNames;
+
+/// optbench: benchmark first-order optimizers on grids of problems, hyperparameters and seeds.
+#[derive(Debug, Parser)]
+#[command(name = "optbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment (resumes: finished runs are kept).
+    Run(RunArgs),
+    /// Check an experiment file and print the size of its plan.
+    Validate(ValidateArgs),
+    /// List optimizers, problems, datasets or schedules with every key and its default.
+    List(ListArgs),
+    /// Redraw the figures of a results folder.
+    Plot(PlotArgs),
+    /// Write report.md and report.tex for a results folder.
+    Report(DirArgs),
+    /// CI gate: compare a candidate results folder with a baseline (0 same or better,
+    /// 1 regression, 2 not comparable, 3 error).
+    Compare(CompareArgs),
+    /// Combine the shards of a results folder into one result.
+    Merge(MergeArgs),
+}
+
+/// `optbench run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The experiment file (YAML).
+    #[arg(value_name = "EXPERIMENT.yaml")]
+    pub experiment: PathBuf,
+    /// Results folder (default: results/<name>/ in the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Runs in parallel (default: all cores).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub jobs: Option<u64>,
+    /// Override a key of the experiment, Hydra style: `train.epochs=3`, `optimizers.0.lr=0.1`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Start over: delete earlier results of this experiment in the folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not draw figures and the report at the end.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Run only shard I of N (0-based); default from SLURM_ARRAY_TASK_ID/COUNT or
+    /// JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// With a shard: do not run other shards' runs once this shard's own are done (helping
+    /// needs a file system where exclusive file creation is atomic, which old NFS is not).
+    #[arg(long)]
+    pub no_shard_help: bool,
+}
+
+/// `optbench validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The experiment file (YAML).
+    #[arg(value_name = "EXPERIMENT.yaml")]
+    pub experiment: PathBuf,
+    /// Override a key of the experiment, as for `run`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Also print every cell with its label and id.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// What `optbench list` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Optimizers,
+    Problems,
+    Datasets,
+    Schedules,
+}
+
+/// `optbench list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// What to list (default: everything).
+    #[arg(value_enum)]
+    pub what: Option<ListWhat>,
+}
+
+/// A subcommand that takes a results folder.
+#[derive(Debug, clap::Args)]
+pub struct DirArgs {
+    /// The results folder.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Command-line arguments of `optbench merge`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// The results folder the shards wrote to.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Folder that relative data paths in DIR/experiment.yaml are resolved against (the
+    /// original experiment file's folder) [default: DIR].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn parse_target_arg(text: &str) -> Result<Target, String> {
+    Target::parse(text).map_err(|e| e.to_string())
+}
+
+/// Command-line arguments of `optbench compare`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Results folder of the baseline (its runs.parquet is read).
+    #[arg(value_name = "BASELINE_DIR")]
+    pub baseline: PathBuf,
+    /// Results folder of the candidate.
+    #[arg(value_name = "CANDIDATE_DIR")]
+    pub candidate: PathBuf,
+    /// Metric to compare (repeatable): final_train_loss, final_test_loss, final_test_accuracy,
+    /// best_train_loss [default: the first three].
+    #[arg(long = "metric", value_name = "M")]
+    pub metrics: Vec<String>,
+    /// Also compare the steps to reach a target (repeatable), from metrics.parquet: the first
+    /// recorded step where METRIC <= VALUE (train_loss, test_loss, batch_loss, grad_norm) or
+    /// METRIC >= VALUE (test_accuracy); fewer is better. A seed that reached it in the baseline
+    /// but not in the candidate is a regression. Example: --target train_loss=0.05.
+    #[arg(long = "target", value_name = "METRIC=VALUE", value_parser = parse_target_arg)]
+    pub targets: Vec<Target>,
+    /// Smallest median relative change (0.05 = 5%) that counts as a change.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    pub min_effect: f64,
+    /// False discovery rate of the Benjamini–Hochberg correction.
+    #[arg(long, value_name = "Q", default_value_t = 0.05)]
+    pub fdr: f64,
+    /// Absolute noise floor: relative changes divide by max(|baseline|, atol).
+    #[arg(long, value_name = "ABS", default_value_t = 1e-8)]
+    pub atol: f64,
+    /// Also write the full report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// List every cell and metric, including unchanged ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Treat an underpowered worsening (moved, but neither significant nor unanimous) as a
+    /// regression.
+    #[arg(long)]
+    pub fail_underpowered: bool,
+}
+
+impl CompareArgs {
+    /// The settings these arguments ask for (metrics deduplicated, in the order given).
+    pub fn settings(&self) -> Settings {
+        let mut metrics: Vec<String> = Vec::new();
+        for m in &self.metrics {
+            if !metrics.contains(m) {
+                metrics.push(m.clone());
+            }
+        }
+        if metrics.is_empty() {
+            metrics = Settings::default().metrics;
+        }
+        let mut targets: Vec<Target> = Vec::new();
+        for t in &self.targets {
+            if !targets.iter().any(|u| u.name() == t.name()) {
+                targets.push(t.clone());
+            }
+        }
+        Settings {
+            metrics,
+            targets,
+            min_effect: self.min_effect,
+            fdr: self.fdr,
+            atol: self.atol,
+            fail_underpowered: self.fail_underpowered,
+        }
+    }
+}
+
+/// `optbench plot DIR`: redraw the figures of a results folder.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PlotArgs {
+    /// Results folder (holding runs.parquet and metrics.parquet).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Quantity on the x axis of per-step figures.
+    #[arg(long, default_value = "step", value_parser = x_axis())]
+    pub x: XAxis,
+    /// Draw only this metric in the convergence figures (default: train loss, test loss and
+    /// test accuracy, where recorded).
+    #[arg(long, value_parser = choice::<Metric>())]
+    pub metric: Option<Metric>,
+    /// Final value that picks each optimizer's best configuration.
+    #[arg(long, default_value = "final_train_loss", value_parser = choice::<SelectBy>())]
+    pub select_by: SelectBy,
+    /// Figure width: a paper column (3.5 in) or a full page (7 in).
+    #[arg(long, default_value = "column", value_parser = choice::<FigureSize>())]
+    pub size: FigureSize,
+    /// Files to write.
+    #[arg(long, default_value = "both", value_parser = choice::<Format>())]
+    pub format: Format,
+}
+
+impl PlotArgs {
+    /// The options these arguments ask for.
+    pub fn options(&self) -> PlotOptions {
+        PlotOptions {
+            x: self.x,
+            metric: self.metric,
+            select_by: self.select_by,
+            size: self.size,
+            format: self.format,
+        }
+    }
+}
+
+/// A parser for one of the analysis crate's named values: its names as the possible values,
+/// parsed with `FromStr`.
+fn choice<T>() -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + VariantNames + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(T::VARIANTS).try_map(|s| {
+        s.parse::<T>()
+            .map_err(|_| format!("`{s}` is not one of {}", T::VARIANTS.join(", ")))
+    })
+}
+
+/// `--x`: [`XAxis`] with its aliases (`examples_seen`, `wall_time`, `wall_time_s`).
+fn x_axis() -> impl TypedValueParser<Value = XAxis> {
+    PossibleValuesParser::new([
+        PossibleValue::new("step"),
+        PossibleValue::new("epoch"),
+        PossibleValue::new("examples").alias("examples_seen"),
+        PossibleValue::new("time").aliases(["wall_time", "wall_time_s"]),
+    ])
+    .try_map(|s| {
+        s.parse::<XAxis>()
+            .map_err(|_| format!("`{s}` is not an x axis"))
+    })
+}

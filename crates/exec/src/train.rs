@@ -1,0 +1,268 @@
+//! One run: the training loop, its metrics and divergence.
+//!
+//! A run is single-threaded and deterministic: given its [`RunParts`] (problem, optimizer,
+//! schedule and batch order, all derived from the run's spec and `data_seed`), every recorded
+//! value except `wall_time_s` is a function of the spec alone.
+//!
+//! # The loop
+//!
+//! For update `t = 0, 1, …, T−1` (`T` = `steps`, or `epochs × batches_per_epoch`):
+//!
+//! ```text
+//! B_t      = next minibatch (the whole training set for `batch_size: full`)
+//! ℓ_t, g_t = loss and gradient of the mean loss over B_t at θ_t
+//! g_t      ← clip_grad_norm(g_t, c) and/or clip_grad_value(g_t, v), when configured
+//! η_t      = schedule.lr_at(lr, t, T)             (lr when there is no schedule)
+//! θ_{t+1}  = optimizer.step(θ_t, g_t, η_t)
+//! ```
+//!
+//! A row is recorded at step 0 (before any update), after every `eval_every`-th update and after
+//! the last one (see [`crate::results`] for the meaning of each column). A non-finite minibatch
+//! loss, train loss or parameter ends the run with status `diverged`: the rows so far are kept
+//! and a last row is recorded at the step where it was detected (`steps` is that step).
+//!
+//! The loop does not allocate: the gradient buffer and the copy of the previous parameters
+//! (taken only before updates that end in a recorded row) are allocated once, and the rows'
+//! vector is reserved up front.
+
+use std::time::Instant;
+
+use optbench_models::Problem;
+
+use optbench_results::{MetricRow, RunOutcome, RunStatus};
+use optbench_spec::plan::{Budget, RunSpec, TrainSpec};
+
+use crate::assemble::RunParts;
+
+/// How a run ended when it did not produce an outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunInterrupt {
+    /// The stop flag was raised (Ctrl-C); the run is abandoned and not recorded.
+    Stopped,
+}
+
+/// Steps between two checks of the stop flag (besides every recorded row).
+const STOP_CHECK_EVERY: u64 = 1024;
+
+/// The number of updates of a run.
+pub fn total_steps(train: &TrainSpec, batches_per_epoch: u64) -> u64 {
+    match train.budget {
+        Budget::Steps(n) => n,
+        Budget::Epochs(e) => e.saturating_mul(batches_per_epoch),
+    }
+}
+
+fn norm2(v: &[f32]) -> f64 {
+    v.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn diff_norm2(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Mutable state of the loop that goes into the recorded rows.
+struct Recorder {
+    start: Instant,
+    train_len: f64,
+    two_d: bool,
+    rows: Vec<MetricRow>,
+}
+
+impl Recorder {
+    /// Evaluates the problem at `params` and appends a row; returns whether everything recorded
+    /// is finite.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        problem: &mut dyn Problem,
+        params: &[f32],
+        step: u64,
+        examples_seen: u64,
+        lr: f64,
+        batch_loss: Option<f64>,
+        grad_norm: Option<f64>,
+        update_norm: Option<f64>,
+    ) -> bool {
+        let train_loss = problem.train_loss(params);
+        let test = problem.test_metrics(params);
+        let (x0, x1) = if self.two_d {
+            (Some(f64::from(params[0])), Some(f64::from(params[1])))
+        } else {
+            (None, None)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let epoch = examples_seen as f64 / self.train_len;
+        self.rows.push(MetricRow {
+            step,
+            epoch,
+            examples_seen,
+            wall_time_s: self.start.elapsed().as_secs_f64(),
+            lr: Some(lr),
+            train_loss: Some(train_loss),
+            batch_loss,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            grad_norm,
+            update_norm,
+            x0,
+            x1,
+        });
+        train_loss.is_finite() && params.iter().all(|p| p.is_finite())
+    }
+}
+
+/// Runs the training loop of `spec` on `parts`.
+///
+/// Returns the outcome (status `ok` or `diverged`), `Err(Ok(Stopped))` when `stop()` returned
+/// true (checked at every recorded row and every 1,024 steps), or `Err(Err(message))` when the
+/// optimizer rejected a step (a `failed` run).
+pub fn train(
+    spec: &RunSpec,
+    parts: &mut RunParts,
+    stop: &dyn Fn() -> bool,
+) -> Result<RunOutcome, Result<RunInterrupt, String>> {
+    let start = Instant::now();
+    let train = &spec.train;
+    let problem = parts.problem.as_mut();
+    let dim = problem.dim();
+    let train_len = problem.train_len();
+    let total = total_steps(train, parts.batches.batches_per_epoch());
+    let eval_every = train.eval_every.max(1);
+    let lr_at = |t: u64| match &parts.schedule {
+        Some(s) => s.lr_at(parts.base_lr, t, total),
+        None => parts.base_lr,
+    };
+
+    let mut params = problem.initial_params();
+    if params.len() != dim {
+        return Err(Err(format!(
+            "problem `{}` returned {} initial parameters for dimension {dim}",
+            spec.problem.name,
+            params.len()
+        )));
+    }
+    let mut grad = vec![0.0_f32; dim];
+    let mut prev = vec![0.0_f32; dim];
+    #[allow(clippy::cast_precision_loss)]
+    let mut rec = Recorder {
+        start,
+        train_len: train_len.max(1) as f64,
+        two_d: dim == 2,
+        rows: Vec::with_capacity(usize::try_from(total / eval_every + 3).unwrap_or(16)),
+    };
+
+    let outcome = |rec: Recorder, status: RunStatus, steps: u64, examples_seen: u64| {
+        #[allow(clippy::cast_precision_loss)]
+        let epochs = examples_seen as f64 / rec.train_len;
+        RunOutcome {
+            run_id: spec.run_id.clone(),
+            status,
+            error: None,
+            steps,
+            epochs,
+            train_len: Some(train_len as u64),
+            wall_time_s: rec.start.elapsed().as_secs_f64(),
+            metrics: rec.rows,
+        }
+    };
+
+    let finite = rec.record(problem, &params, 0, 0, lr_at(0), None, None, None);
+    if !finite {
+        return Ok(outcome(rec, RunStatus::Diverged, 0, 0));
+    }
+
+    let mut examples_seen: u64 = 0;
+    let mut batch_sum = 0.0_f64;
+    let mut batch_count = 0_u64;
+    for t in 0..total {
+        if t % STOP_CHECK_EVERY == 0 && stop() {
+            return Err(Ok(RunInterrupt::Stopped));
+        }
+        let record_next = (t + 1) % eval_every == 0 || t + 1 == total;
+        let batch = parts.batches.next_batch();
+        examples_seen += batch.len() as u64;
+        let loss = problem.loss_grad(&params, batch, &mut grad);
+        batch_sum += loss;
+        batch_count += 1;
+        if !loss.is_finite() {
+            #[allow(clippy::cast_precision_loss)]
+            let mean = batch_sum / batch_count as f64;
+            let last_step = rec.rows.last().map(|r| r.step);
+            if last_step == Some(t) {
+                // The row of this step was recorded before the minibatch was drawn: keep a
+                // single row per step and mark it with the non-finite minibatch loss.
+                if let Some(r) = rec.rows.last_mut() {
+                    r.batch_loss = Some(loss);
+                    r.examples_seen = examples_seen;
+                    r.epoch = examples_seen as f64 / rec.train_len;
+                }
+            } else {
+                rec.record(
+                    problem,
+                    &params,
+                    t,
+                    examples_seen,
+                    lr_at(t),
+                    Some(mean),
+                    None,
+                    None,
+                );
+            }
+            return Ok(outcome(rec, RunStatus::Diverged, t, examples_seen));
+        }
+        let mut grad_norm = None;
+        if let Some(max_norm) = train.clip_grad_norm {
+            grad_norm = Some(optbench_optim::clip_grad_norm(&mut grad, max_norm));
+        }
+        if let Some(v) = train.clip_grad_value {
+            if record_next && grad_norm.is_none() {
+                grad_norm = Some(norm2(&grad));
+            }
+            optbench_optim::clip_grad_value(&mut grad, v);
+        }
+        if record_next {
+            if grad_norm.is_none() {
+                grad_norm = Some(norm2(&grad));
+            }
+            prev.copy_from_slice(&params);
+        }
+        let lr = lr_at(t);
+        if let Err(e) = parts.optimizer.step(&mut params, &grad, lr) {
+            return Err(Err(format!("optimizer step {t}: {e}")));
+        }
+        if record_next {
+            #[allow(clippy::cast_precision_loss)]
+            let mean = batch_sum / batch_count as f64;
+            let update_norm = diff_norm2(&params, &prev);
+            let finite = rec.record(
+                problem,
+                &params,
+                t + 1,
+                examples_seen,
+                lr,
+                Some(mean),
+                grad_norm,
+                Some(update_norm),
+            );
+            batch_sum = 0.0;
+            batch_count = 0;
+            if !finite {
+                return Ok(outcome(rec, RunStatus::Diverged, t + 1, examples_seen));
+            }
+            if t + 1 < total && stop() {
+                return Err(Ok(RunInterrupt::Stopped));
+            }
+        }
+    }
+    Ok(outcome(rec, RunStatus::Ok, total, examples_seen))
+}
