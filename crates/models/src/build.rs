@@ -46,6 +46,24 @@ pub fn build_problem(
             key: "dataset".into(),
         });
     };
+    // The dense problems train on the stored examples as they are; the convolutional networks
+    // augment their training batches (data::augment).
+    let dense = matches!(
+        config.kind,
+        ProblemKind::LinearRegression
+            | ProblemKind::LogisticRegression
+            | ProblemKind::SoftmaxRegression
+            | ProblemKind::Mlp
+    );
+    if dense && !ds.augment().is_empty() {
+        return Err(ModelError::OutOfRange {
+            owner: ds.name().into(),
+            key: "augment".into(),
+            message: format!(
+                "is applied by the convolutional networks; `{name}` does not augment its batches"
+            ),
+        });
+    }
     if data.len() < 2 {
         return Err(incompatible(format!(
             "dataset `{}` has {} example(s); at least 2 are needed",

@@ -41,10 +41,11 @@ mod testutil;
 pub use batch::{BatchSize, Batcher};
 pub use build::build_problem;
 pub use config::{
-    Activation, DATASET_NAMES, DEFAULT_EVAL_TRAIN_EXAMPLES, DatasetConfig, DatasetKind, KeySpec,
-    LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES, ProblemConfig, ProblemKind, Task, dataset_keys,
-    problem_keys,
+    Activation, DATASET_NAMES, DEFAULT_EVAL_TRAIN_EXAMPLES, DatasetConfig, DatasetKind,
+    KEYS_OMITTED_WHEN_UNSET, KeySpec, LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES, ProblemConfig,
+    ProblemKind, Task, dataset_keys, problem_keys,
 };
+pub use data::augment::{self, Augmentation};
 pub use data::{Dataset, ImageShape, load_dataset};
 pub use error::ModelError;
 pub use problem::{EvalCounts, Problem, TestMetrics};

@@ -520,6 +520,7 @@ mod tests {
             x_train: x,
             y_train: y,
             image_shape: None,
+            pad: Vec::new(),
         };
         Network::new(split, hidden, act, head, 0, seed)
     }

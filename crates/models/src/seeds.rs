@@ -11,6 +11,9 @@ pub(crate) const STREAM_INIT: u64 = 3;
 pub(crate) const STREAM_BATCHES: u64 = 4;
 pub(crate) const STREAM_NOISE: u64 = 5;
 pub(crate) const STREAM_PROBLEM: u64 = 6;
+/// The augmentation of training batches (`data::augment`), drawn by the networks that augment.
+#[allow(dead_code, reason = "used by the convolutional networks, in progress")]
+pub(crate) const STREAM_AUGMENT: u64 = 7;
 
 /// The ChaCha8 generator for `seed` and `stream`.
 pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {

@@ -87,3 +87,25 @@ fn training_steps_do_not_allocate() {
         );
     }
 }
+
+#[test]
+fn augmenting_a_batch_does_not_allocate() {
+    use optbench_models::{Augmentation, ImageShape, augment::augment_batch};
+    use rand::SeedableRng;
+    let shape = ImageShape {
+        channels: 3,
+        height: 32,
+        width: 32,
+    };
+    let src = vec![1.0f32; 8 * shape.n_values()];
+    let mut dst = vec![0.0f32; src.len()];
+    let list = [
+        Augmentation::RandomCrop { padding: 4 },
+        Augmentation::HorizontalFlip,
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let pad = [-1.0f32, -1.1, -1.2];
+    let before = allocs();
+    augment_batch(&list, shape, &pad, &src, &mut dst, &mut rng);
+    assert_eq!(allocs(), before, "augment_batch allocated");
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, KeySpec, key, required};
+use crate::data::augment::Augmentation;
 use crate::error::{ModelError, closest};
 
 /// Dataset names users write in YAML (`dataset: {name: ...}`).
@@ -16,7 +17,9 @@ pub const DATASET_NAMES: &[&str] = &[
     "wine_quality",
     "diabetes",
     "digits",
+    "synthetic_images",
     "idx",
+    "cifar10",
     "csv",
     "parquet",
 ];
@@ -67,6 +70,22 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
             ),
         ],
         Iris | Diabetes | Digits => vec![],
+        SyntheticImages => vec![
+            key("samples", json!(1000), "number of examples"),
+            key("channels", json!(1), "channels of an image"),
+            key("height", json!(8), "rows of an image"),
+            key("width", json!(8), "columns of an image"),
+            key(
+                "classes",
+                json!(10),
+                "number of classes (one template image each)",
+            ),
+            key(
+                "noise",
+                json!(1.0),
+                "std of the Gaussian noise added to the class template (templates are N(0, 1))",
+            ),
+        ],
         WineQuality => vec![key(
             "task",
             json!("regression"),
@@ -86,6 +105,27 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
                 json!(0),
                 "use only the first N examples (0 = all)",
             ),
+            key(
+                "test_path",
+                Value::Null,
+                "official test images (e.g. t10k-images-idx3-ubyte.gz), used instead of test_fraction",
+            ),
+            key(
+                "test_labels",
+                Value::Null,
+                "official test labels (e.g. t10k-labels-idx1-ubyte.gz); given with test_path",
+            ),
+        ],
+        Cifar10 => vec![
+            required(
+                "path",
+                "folder of CIFAR-10's binary version: data_batch_1.bin … data_batch_5.bin, test_batch.bin",
+            ),
+            key(
+                "samples",
+                json!(0),
+                "use only the first N training examples (0 = all 50,000)",
+            ),
         ],
         Csv | Parquet => vec![
             required("path", "the file, relative to the experiment file"),
@@ -93,8 +133,19 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
             task,
         ],
     };
-    keys.push(test_fraction);
+    if kind != Cifar10 {
+        keys.push(test_fraction);
+    }
     keys.push(standardize);
+    if kind.has_images() {
+        keys.push(key(
+            "augment",
+            json!([]),
+            "training-batch augmentation of images, in order: `random_crop: P` (pad P zeros, \
+             crop at a random offset), `hflip` (mirror with probability 1/2), e.g. \
+             [random_crop: 4, hflip]",
+        ));
+    }
     Some(keys)
 }
 
@@ -113,14 +164,46 @@ named_enum!(
         Diabetes = "diabetes",
         /// scikit-learn's handwritten digits (1797 images of 1×8×8, 10 classes).
         Digits = "digits",
+        /// Seeded class templates plus Gaussian noise, any image shape.
+        SyntheticImages = "synthetic_images",
         /// IDX files (MNIST format).
         Idx = "idx",
+        /// CIFAR-10, binary version (50,000 + 10,000 images of 3×32×32, 10 classes).
+        Cifar10 = "cifar10",
         /// CSV file with a header and a target column.
         Csv = "csv",
         /// Parquet file with a target column.
         Parquet = "parquet",
     }
 );
+
+impl DatasetKind {
+    /// Whether the dataset gives images (for `idx`: can give them, from a rank-3 images file):
+    /// these take the `augment` key.
+    pub fn has_images(self) -> bool {
+        matches!(
+            self,
+            DatasetKind::Digits
+                | DatasetKind::SyntheticImages
+                | DatasetKind::Idx
+                | DatasetKind::Cifar10
+        )
+    }
+
+    /// Whether the dataset is generated from the seed.
+    pub fn is_synthetic(self) -> bool {
+        matches!(
+            self,
+            DatasetKind::SyntheticRegression
+                | DatasetKind::SyntheticClassification
+                | DatasetKind::SyntheticImages
+        )
+    }
+}
+
+/// Keys that [`DatasetConfig::to_json`] leaves out while unset, so that the canonical JSON (and
+/// the run ids hashed from it) of configurations written before these keys existed is unchanged.
+pub const KEYS_OMITTED_WHEN_UNSET: &[&str] = &["test_path", "test_labels", "augment"];
 
 named_enum!(
     /// Whether a dataset's targets are class labels or real values.
@@ -144,10 +227,16 @@ pub struct DatasetConfig {
     pub(crate) noise: f64,
     pub(crate) path: Option<PathBuf>,
     pub(crate) labels: Option<PathBuf>,
+    pub(crate) test_path: Option<PathBuf>,
+    pub(crate) test_labels: Option<PathBuf>,
     pub(crate) target: String,
     pub(crate) task: Task,
     pub(crate) test_fraction: f64,
     pub(crate) standardize: bool,
+    pub(crate) channels: usize,
+    pub(crate) height: usize,
+    pub(crate) width: usize,
+    pub(crate) augment: Vec<Augmentation>,
 }
 
 impl DatasetConfig {
@@ -190,45 +279,51 @@ impl DatasetConfig {
         })?;
         let specs = dataset_keys(name).unwrap_or_default();
         let cx = Ctx { owner: name };
+        let given = |k: &str| keys.get(k).is_some_and(|v| !v.is_null());
+        if given("augment") && !kind.has_images() {
+            return Err(cx.range(
+                "augment",
+                format!(
+                    "applies to image datasets only (digits, synthetic_images, idx, cifar10); \
+                     `{name}` is tabular"
+                ),
+            ));
+        }
+        if given("test_fraction") && kind == DatasetKind::Cifar10 {
+            return Err(cx.range(
+                "test_fraction",
+                "does not apply: cifar10 has an official test split (test_batch.bin)".into(),
+            ));
+        }
         cx.check_keys(keys, &specs)?;
-        let mut cfg = DatasetConfig {
-            kind,
-            samples: if kind == DatasetKind::Idx { 0 } else { 1000 },
-            features: 10,
-            classes: 2,
-            noise: 0.1,
-            path: None,
-            labels: None,
-            target: "target".into(),
-            task: if kind == DatasetKind::WineQuality {
-                Task::Regression
-            } else {
-                Task::Auto
-            },
-            test_fraction: 0.2,
-            standardize: true,
-        };
+        let mut cfg = DatasetConfig::defaults(kind);
         for (k, v) in keys {
             if v.is_null() {
                 continue;
             }
             match k.as_str() {
                 "name" => {}
-                "samples" if kind == DatasetKind::Idx => cfg.samples = cx.usize(k, v)?,
+                "samples" if matches!(kind, DatasetKind::Idx | DatasetKind::Cifar10) => {
+                    cfg.samples = cx.usize(k, v)?;
+                }
                 "samples" => cfg.samples = cx.usize_in(k, v, 2, 100_000_000)?,
                 "features" => cfg.features = cx.usize_in(k, v, 1, 1_000_000)?,
                 "classes" => cfg.classes = cx.usize_in(k, v, 2, 10_000)?,
                 "noise" => cfg.noise = cx.nonneg(k, v)?,
-                "path" | "labels" => {
+                "channels" => cfg.channels = cx.usize_in(k, v, 1, 1024)?,
+                "height" => cfg.height = cx.usize_in(k, v, 1, 4096)?,
+                "width" => cfg.width = cx.usize_in(k, v, 1, 4096)?,
+                "path" | "labels" | "test_path" | "test_labels" => {
                     let s = cx.str(k, v)?;
                     if s.is_empty() {
                         return Err(cx.range(k, "must not be empty".into()));
                     }
                     let p = Some(PathBuf::from(s));
-                    if k == "path" {
-                        cfg.path = p;
-                    } else {
-                        cfg.labels = p;
+                    match k.as_str() {
+                        "path" => cfg.path = p,
+                        "labels" => cfg.labels = p,
+                        "test_path" => cfg.test_path = p,
+                        _ => cfg.test_labels = p,
                     }
                 }
                 "target" => cfg.target = cx.str(k, v)?.to_string(),
@@ -241,10 +336,87 @@ impl DatasetConfig {
                     cfg.test_fraction = f;
                 }
                 "standardize" => cfg.standardize = cx.bool(k, v)?,
+                "augment" => {
+                    cfg.augment = Augmentation::list_from_json(v).map_err(|m| cx.range(k, m))?;
+                }
                 _ => unreachable!("checked against the key list"),
             }
         }
+        cfg.check_official_test(&cx, given("test_fraction"))?;
+        if kind == DatasetKind::SyntheticImages {
+            let values = cfg.samples as u128 * (cfg.channels * cfg.height * cfg.width) as u128;
+            if values > MAX_SYNTHETIC_VALUES {
+                return Err(cx.range(
+                    "samples",
+                    format!(
+                        "× channels × height × width is {values} values, more than \
+                         {MAX_SYNTHETIC_VALUES}"
+                    ),
+                ));
+            }
+        }
         Ok(cfg)
+    }
+
+    /// The configuration with every key at its default.
+    fn defaults(kind: DatasetKind) -> Self {
+        let images = kind == DatasetKind::SyntheticImages;
+        DatasetConfig {
+            kind,
+            samples: match kind {
+                DatasetKind::Idx | DatasetKind::Cifar10 => 0,
+                _ => 1000,
+            },
+            features: 10,
+            classes: if images { 10 } else { 2 },
+            noise: if images { 1.0 } else { 0.1 },
+            path: None,
+            labels: None,
+            test_path: None,
+            test_labels: None,
+            target: "target".into(),
+            task: if kind == DatasetKind::WineQuality {
+                Task::Regression
+            } else {
+                Task::Auto
+            },
+            test_fraction: if kind == DatasetKind::Cifar10 {
+                0.0
+            } else {
+                0.2
+            },
+            standardize: true,
+            channels: 1,
+            height: 8,
+            width: 8,
+            augment: Vec::new(),
+        }
+    }
+
+    /// `test_path` and `test_labels` come together, and replace `test_fraction`.
+    fn check_official_test(
+        &mut self,
+        cx: &Ctx,
+        test_fraction_given: bool,
+    ) -> Result<(), ModelError> {
+        let missing = |key: &str| ModelError::MissingKey {
+            owner: cx.owner.to_string(),
+            key: key.to_string(),
+        };
+        match (&self.test_path, &self.test_labels) {
+            (Some(_), None) => return Err(missing("test_labels")),
+            (None, Some(_)) => return Err(missing("test_path")),
+            (Some(_), Some(_)) if test_fraction_given => {
+                return Err(cx.range(
+                    "test_fraction",
+                    "does not apply with `test_path`: the official test split is the test set"
+                        .into(),
+                ));
+            }
+            (Some(_), Some(_)) => self.test_fraction = 0.0,
+            (None, None) => {}
+        }
+        Ok(())
     }
 
     /// Which dataset.
@@ -257,9 +429,22 @@ impl DatasetConfig {
         self.kind.name()
     }
 
-    /// Fraction of examples held out for the test split.
+    /// Fraction of examples held out for the test split; 0 when the dataset has an
+    /// [official test split](Self::has_official_test).
     pub fn test_fraction(&self) -> f64 {
         self.test_fraction
+    }
+
+    /// Whether the test set is the dataset's official one (`cifar10`, `idx` with `test_path`)
+    /// rather than a seeded fraction of the examples.
+    pub fn has_official_test(&self) -> bool {
+        self.kind == DatasetKind::Cifar10 || self.test_path.is_some()
+    }
+
+    /// The augmentation of training batches, in order (empty: none). Only image datasets take
+    /// it; the networks apply it with [`crate::augment::augment_batch`] to training batches only.
+    pub fn augment(&self) -> &[Augmentation] {
+        &self.augment
     }
 
     /// Whether features are standardized with training statistics.
@@ -269,10 +454,7 @@ impl DatasetConfig {
 
     /// Whether [`crate::load_dataset`]'s result depends on the seed (synthetic data).
     pub fn depends_on_seed(&self) -> bool {
-        matches!(
-            self.kind,
-            DatasetKind::SyntheticRegression | DatasetKind::SyntheticClassification
-        )
+        self.kind.is_synthetic()
     }
 
     /// A string that identifies the loaded data (not the split) for caching: the name and the
@@ -281,24 +463,44 @@ impl DatasetConfig {
         let mut m = self.to_json();
         m.remove("test_fraction");
         m.remove("standardize");
+        m.remove("augment");
         if self.depends_on_seed() {
             m.insert("seed".into(), json!(seed));
         }
         Value::Object(m).to_string()
     }
 
-    /// Canonical JSON (with `name`, defaults filled in, keys in [`dataset_keys`] order).
+    /// Canonical JSON (with `name`, defaults filled in, keys in [`dataset_keys`] order), except
+    /// that the keys of [`KEYS_OMITTED_WHEN_UNSET`] are left out while unset, and
+    /// `test_fraction` when the dataset has an official test split.
     pub fn to_json(&self) -> Map<String, Value> {
+        let path = |p: &Option<PathBuf>| json!(p.as_ref().map(|p| p.to_string_lossy()));
         let mut m = Map::new();
         m.insert("name".into(), json!(self.name()));
         for spec in dataset_keys(self.name()).unwrap_or_default() {
+            let unset = match spec.name {
+                "test_path" => self.test_path.is_none(),
+                "test_labels" => self.test_labels.is_none(),
+                "augment" => self.augment.is_empty(),
+                "test_fraction" => self.has_official_test(),
+                _ => false,
+            };
+            if unset {
+                continue;
+            }
             let v = match spec.name {
                 "samples" => json!(self.samples),
                 "features" => json!(self.features),
                 "classes" => json!(self.classes),
                 "noise" => json!(self.noise),
-                "path" => json!(self.path.as_ref().map(|p| p.to_string_lossy())),
-                "labels" => json!(self.labels.as_ref().map(|p| p.to_string_lossy())),
+                "path" => path(&self.path),
+                "labels" => path(&self.labels),
+                "test_path" => path(&self.test_path),
+                "test_labels" => path(&self.test_labels),
+                "channels" => json!(self.channels),
+                "height" => json!(self.height),
+                "width" => json!(self.width),
+                "augment" => Augmentation::list_to_json(&self.augment),
                 "target" => json!(self.target),
                 "task" => json!(self.task.name()),
                 "test_fraction" => json!(self.test_fraction),
@@ -310,6 +512,9 @@ impl DatasetConfig {
         m
     }
 }
+
+/// Largest `samples × channels × height × width` of `synthetic_images` (4 GB of `f32`).
+const MAX_SYNTHETIC_VALUES: u128 = 1_000_000_000;
 
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact equality is the point: determinism, exact copies
@@ -338,7 +543,9 @@ mod tests {
             let cfg = DatasetConfig::from_json(&Value::Object(m)).unwrap();
             let j = cfg.to_json();
             for spec in dataset_keys(d).unwrap() {
-                if !spec.required {
+                if KEYS_OMITTED_WHEN_UNSET.contains(&spec.name) {
+                    assert!(!j.contains_key(spec.name), "{d}.{}", spec.name);
+                } else if !spec.required {
                     assert_eq!(j[spec.name], spec.default, "{d}.{}", spec.name);
                 }
             }

@@ -1,7 +1,8 @@
 //! The loaded data of one dataset: examples, targets and, for images, their shape.
 
 /// Raw loaded data, before the split and standardization: `len()` examples of `n_features`
-/// features (row-major `f32`) and one target each.
+/// features (row-major `f32`) and one target each, and possibly an
+/// [official test split](Dataset::official_test) of the same kind.
 ///
 /// Class labels are stored as their integer value in `f32` (exact up to 2²⁴).
 ///
@@ -23,6 +24,7 @@ pub struct Dataset {
     targets: Vec<f32>,
     n_classes: Option<usize>,
     image_shape: Option<ImageShape>,
+    official_test: Option<Box<Dataset>>,
 }
 
 /// The shape of one image example: `channels` planes of `height` rows of `width` values, stored
@@ -92,6 +94,7 @@ impl Dataset {
             targets,
             n_classes,
             image_shape: None,
+            official_test: None,
         })
     }
 
@@ -112,12 +115,44 @@ impl Dataset {
             return None;
         }
         self.image_shape = Some(shape);
+        if let Some(test) = &mut self.official_test {
+            test.image_shape = Some(shape);
+        }
         Some(self)
     }
 
     /// The shape of each example when the data are images, `None` for tabular data.
     pub fn image_shape(&self) -> Option<ImageShape> {
         self.image_shape
+    }
+
+    /// The same training examples with an official test split (MNIST's `t10k` files,
+    /// CIFAR-10's `test_batch.bin`), which every run then uses instead of a random fraction;
+    /// `None` unless `test` has the same number of features, classes and image shape.
+    ///
+    /// ```
+    /// use optbench_models::Dataset;
+    /// let train = Dataset::new("train", vec![0.0; 6], 2, vec![0.0, 1.0, 1.0], Some(2)).unwrap();
+    /// let test = Dataset::new("test", vec![1.0; 2], 2, vec![1.0], Some(2)).unwrap();
+    /// let d = train.with_official_test(test).unwrap();
+    /// assert_eq!((d.len(), d.official_test().unwrap().len()), (3, 1));
+    /// ```
+    pub fn with_official_test(mut self, test: Dataset) -> Option<Self> {
+        let fits = test.n_features == self.n_features
+            && test.n_classes == self.n_classes
+            && test.image_shape == self.image_shape
+            && test.official_test.is_none();
+        if !fits {
+            return None;
+        }
+        self.official_test = Some(Box::new(test));
+        Some(self)
+    }
+
+    /// The official test split, if the dataset has one; then [`Dataset::len`] and the other
+    /// accessors describe the training examples only.
+    pub fn official_test(&self) -> Option<&Dataset> {
+        self.official_test.as_deref()
     }
 
     /// Name, for messages.

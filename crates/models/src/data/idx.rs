@@ -3,12 +3,13 @@
 //! Format: two zero bytes, a type byte (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32,
 //! 0x0E f64), the number of dimensions, each dimension as a big-endian u32, then the values in
 //! big-endian row-major order. The first dimension counts examples; an images file's other
-//! dimensions are flattened into features; a labels file has one dimension.
+//! dimensions are flattened into features (row-major, so a rank-3 file's examples are 1×H×W
+//! images); a labels file has one dimension.
 
 use std::io::Read;
 use std::path::Path;
 
-use super::Dataset;
+use super::{Dataset, ImageShape};
 use crate::error::ModelError;
 
 /// Reads a whole file, decompressing it when it starts with the gzip magic bytes.
@@ -108,7 +109,77 @@ fn parse(path: &Path, bytes: &[u8], limit: usize) -> Result<Idx, ModelError> {
 }
 
 /// Loads an images file and a labels file; `limit > 0` keeps the first `limit` examples.
-pub(super) fn load(images: &Path, labels: &Path, limit: usize) -> Result<Dataset, ModelError> {
+/// `test`, the official test split's images and labels files, is read whole. A rank-3 images
+/// file (examples × rows × columns, as MNIST's) gives images of 1×rows×columns; other ranks
+/// give tabular data (the dimensions after the first flattened into features).
+pub(super) fn load(
+    images: &Path,
+    labels: &Path,
+    test: Option<(&Path, &Path)>,
+    limit: usize,
+) -> Result<Dataset, ModelError> {
+    let (x, y) = read_pair(images, labels, limit)?;
+    let test = test
+        .map(|(test_images, test_labels)| -> Result<_, ModelError> {
+            let (tx, ty) = read_pair(test_images, test_labels, 0)?;
+            if tx.dims[1..] != x.dims[1..] {
+                return Err(ModelError::malformed(
+                    test_images,
+                    None,
+                    None,
+                    format!(
+                        "examples of {}, but the training images ({}) have {}",
+                        dims_text(&tx.dims[1..]),
+                        images.display(),
+                        dims_text(&x.dims[1..]),
+                    ),
+                ));
+            }
+            Ok((test_images, tx, ty))
+        })
+        .transpose()?;
+    let max_label = |y: &[f32]| y.iter().fold(0.0f32, |m, &t| m.max(t));
+    let top = test
+        .as_ref()
+        .map_or(max_label(&y), |(_, _, ty)| max_label(ty).max(max_label(&y)));
+    let k = (top as usize + 1).max(2);
+    let shape = (x.dims.len() == 3).then(|| ImageShape {
+        channels: 1,
+        height: x.dims[1],
+        width: x.dims[2],
+    });
+    let build = |path: &Path, idx: Idx, y: Vec<f32>| -> Result<Dataset, ModelError> {
+        let d = idx.dims[1..].iter().product::<usize>().max(1);
+        let data = Dataset::new(path.display().to_string(), idx.values, d, y, Some(k))
+            .ok_or_else(|| ModelError::malformed(path, None, None, "inconsistent IDX data"))?;
+        match shape {
+            Some(s) => data
+                .with_image_shape(s)
+                .ok_or_else(|| ModelError::malformed(path, None, None, "inconsistent IDX shape")),
+            None => Ok(data),
+        }
+    };
+    let train = build(images, x, y)?;
+    match test {
+        None => Ok(train),
+        Some((path, tx, ty)) => {
+            let test = build(path, tx, ty)?;
+            train.with_official_test(test).ok_or_else(|| {
+                ModelError::malformed(path, None, None, "does not fit the training files")
+            })
+        }
+    }
+}
+
+fn dims_text(dims: &[usize]) -> String {
+    dims.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+/// Reads an images file and its labels file: the images and the labels (integers ≥ 0).
+fn read_pair(images: &Path, labels: &Path, limit: usize) -> Result<(Idx, Vec<f32>), ModelError> {
     let x = parse(images, &read_maybe_gz(images)?, limit)?;
     let y = parse(labels, &read_maybe_gz(labels)?, limit)?;
     if y.dims.len() != 1 {
@@ -143,16 +214,7 @@ pub(super) fn load(images: &Path, labels: &Path, limit: usize) -> Result<Dataset
             ),
         ));
     }
-    let k = y.values.iter().fold(0.0f32, |m, &t| m.max(t)) as usize + 1;
-    let d = x.dims[1..].iter().product::<usize>().max(1);
-    Dataset::new(
-        images.display().to_string(),
-        x.values,
-        d,
-        y.values,
-        Some(k.max(2)),
-    )
-    .ok_or_else(|| ModelError::malformed(images, None, None, "inconsistent IDX data"))
+    Ok((x, y.values))
 }
 
 /// Encodes u8 data as IDX (for tests and tools).
@@ -193,11 +255,11 @@ mod tests {
         for gz in [false, true] {
             let x = write(dir.path(), "x", &encode_u8(&[3, 2, 2], &pixels), gz);
             let y = write(dir.path(), "y", &encode_u8(&[3], &[1, 0, 4]), gz);
-            let d = load(&x, &y, 0).unwrap();
+            let d = load(&x, &y, None, 0).unwrap();
             assert_eq!((d.len(), d.n_features(), d.n_classes()), (3, 4, Some(5)));
             assert_eq!(d.row(2), &[8.0, 9.0, 10.0, 11.0]);
             assert_eq!(d.targets(), &[1.0, 0.0, 4.0]);
-            assert_eq!(load(&x, &y, 2).unwrap().len(), 2);
+            assert_eq!(load(&x, &y, None, 2).unwrap().len(), 2);
         }
     }
 
@@ -212,7 +274,7 @@ mod tests {
             &encode_u8(&[3, 2], &[0, 1, 2, 3, 4]),
             false,
         );
-        let e = load(&x, &y, 0).unwrap_err();
+        let e = load(&x, &y, None, 0).unwrap_err();
         assert!(
             matches!(e, ModelError::Malformed { row: Some(3), .. }),
             "{e}"
@@ -220,19 +282,24 @@ mod tests {
         assert!(e.to_string().contains("truncated"), "{e}");
         // Bad magic.
         let x = write(dir.path(), "bad", b"hello world", false);
-        let e = load(&x, &y, 0).unwrap_err();
+        let e = load(&x, &y, None, 0).unwrap_err();
         assert!(
             e.to_string().contains("bad") && e.to_string().contains("magic"),
             "{e}"
         );
         // Missing file.
-        let e = load(&dir.path().join("nope"), &y, 0).unwrap_err();
+        let e = load(&dir.path().join("nope"), &y, None, 0).unwrap_err();
         assert!(matches!(e, ModelError::Io { .. }), "{e}");
         // Label count mismatch.
         let x = write(dir.path(), "x2", &encode_u8(&[2, 1], &[0, 1]), false);
-        assert!(load(&x, &y, 0).is_err());
+        assert!(load(&x, &y, None, 0).is_err());
         // Corrupt gzip.
         let x = write(dir.path(), "x3", &[0x1f, 0x8b, 0, 1, 2], false);
-        assert!(load(&x, &y, 0).unwrap_err().to_string().contains("gzip"));
+        assert!(
+            load(&x, &y, None, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("gzip")
+        );
     }
 }

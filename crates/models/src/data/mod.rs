@@ -1,13 +1,16 @@
 //! Datasets: synthetic generators, real data shipped offline, and the user's files; the seeded
 //! train/test split and standardization.
 
+pub mod augment;
 mod builtin;
+mod cifar10;
 mod csv;
 mod dataset;
 mod idx;
 mod parquet;
 mod split;
 mod synthetic;
+mod synthetic_images;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,11 +65,33 @@ pub fn load_dataset(
         DatasetKind::Diabetes => builtin::diabetes()?,
         DatasetKind::WineQuality => builtin::wine_quality(config.task == Task::Classification)?,
         DatasetKind::Digits => builtin::digits()?,
-        DatasetKind::Idx => idx::load(
-            &resolve(&config.path, "path")?,
-            &resolve(&config.labels, "labels")?,
+        DatasetKind::SyntheticImages => synthetic_images::generate(
             config.samples,
-        )?,
+            ImageShape {
+                channels: config.channels,
+                height: config.height,
+                width: config.width,
+            },
+            config.classes,
+            config.noise,
+            seed,
+        ),
+        DatasetKind::Idx => {
+            let test = match (&config.test_path, &config.test_labels) {
+                (Some(_), Some(_)) => Some((
+                    resolve(&config.test_path, "test_path")?,
+                    resolve(&config.test_labels, "test_labels")?,
+                )),
+                _ => None,
+            };
+            idx::load(
+                &resolve(&config.path, "path")?,
+                &resolve(&config.labels, "labels")?,
+                test.as_ref().map(|(x, y)| (x.as_path(), y.as_path())),
+                config.samples,
+            )?
+        }
+        DatasetKind::Cifar10 => cifar10::load(&resolve(&config.path, "path")?, config.samples)?,
         DatasetKind::Csv => {
             let path = resolve(&config.path, "path")?;
             let (x, d, y) = csv::load(&path, &config.target)?;
@@ -78,6 +103,17 @@ pub fn load_dataset(
             tabular(&path, x, d, y, config.task)?
         }
     };
+    if !config.augment().is_empty() && data.image_shape().is_none() {
+        return Err(ModelError::OutOfRange {
+            owner: config.name().into(),
+            key: "augment".into(),
+            message: format!(
+                "needs images, but `{}` has none (an IDX images file of rank 3 gives 1×H×W \
+                 images)",
+                data.name()
+            ),
+        });
+    }
     Ok(Arc::new(data))
 }
 

@@ -21,50 +21,63 @@ pub(crate) struct Split {
     /// The shape of each example when the data are images.
     #[allow(dead_code, reason = "read by the convolutional networks, in progress")]
     pub image_shape: Option<ImageShape>,
+    /// Per channel of images, the value a raw 0 (black) pixel has after standardization: the
+    /// padding of `random_crop` ([`super::augment::augment_batch`]'s `pad`). Empty for tabular
+    /// data.
+    #[allow(dead_code, reason = "read by the convolutional networks, in progress")]
+    pub pad: Vec<f32>,
 }
 
 impl Split {
-    /// Splits `data`: a seeded permutation, the first `round(n · test_fraction)` examples (at
-    /// least 1 when `test_fraction > 0`, and leaving at least 1 for training) are the test set.
+    /// Splits `data`: a seeded permutation of its examples; the first `round(n · test_fraction)`
+    /// (at least 1 when `test_fraction > 0`, and leaving at least 1 for training) are the test
+    /// set. When `data` has an [official test split](Dataset::official_test), that is the test
+    /// set (in its file order), every example of `data` is for training (in the seeded order),
+    /// and `test_fraction` is not used (configurations reject it).
     pub fn new(data: &Dataset, test_fraction: f64, standardize: bool, seed: u64) -> Self {
         let n = data.len();
-        let d = data.n_features();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut seeds::rng(seed, seeds::STREAM_SPLIT));
-        let mut n_test = (n as f64 * test_fraction).round() as usize;
-        if test_fraction > 0.0 && n_test == 0 {
-            n_test = 1;
-        }
-        n_test = n_test.min(n.saturating_sub(1));
-        let (test_idx, train_idx) = order.split_at(n_test);
-        let gather = |idx: &[usize]| {
-            let mut x = Vec::with_capacity(idx.len() * d);
-            let mut y = Vec::with_capacity(idx.len());
-            for &i in idx {
-                x.extend_from_slice(data.row(i));
-                y.push(data.targets()[i]);
+        let ((mut x_train, y_train), (mut x_test, y_test)) = match data.official_test() {
+            Some(test) => (
+                gather(data, &order),
+                (test.features().to_vec(), test.targets().to_vec()),
+            ),
+            None => {
+                let mut n_test = (n as f64 * test_fraction).round() as usize;
+                if test_fraction > 0.0 && n_test == 0 {
+                    n_test = 1;
+                }
+                n_test = n_test.min(n.saturating_sub(1));
+                let (test_idx, train_idx) = order.split_at(n_test);
+                (gather(data, train_idx), gather(data, test_idx))
             }
-            (x, y)
         };
-        let (mut x_train, y_train) = gather(train_idx);
-        let (mut x_test, y_test) = gather(test_idx);
-        if standardize && !train_idx.is_empty() {
+        let d = data.n_features();
+        let mut pad = vec![0.0f32; data.image_shape().map_or(0, |s| s.channels)];
+        if standardize && !y_train.is_empty() {
             let (mean, inv_std) = match data.image_shape() {
                 None => column_stats(&x_train, d),
                 Some(shape) => channel_stats(&x_train, shape),
             };
+            let standardized = |v: f32, i: usize| ((f64::from(v) - mean[i]) * inv_std[i]) as f32;
             for x in [&mut x_train, &mut x_test] {
                 for row in x.chunks_exact_mut(d) {
-                    for ((v, m), s) in row.iter_mut().zip(&mean).zip(&inv_std) {
-                        *v = ((f64::from(*v) - m) * s) as f32;
+                    for (i, v) in row.iter_mut().enumerate() {
+                        *v = standardized(*v, i);
                     }
                 }
+            }
+            let plane = data.image_shape().map_or(0, |s| s.plane());
+            for (c, p) in pad.iter_mut().enumerate() {
+                *p = standardized(0.0, c * plane);
             }
         }
         Split {
             n_features: d,
             n_classes: data.n_classes(),
             image_shape: data.image_shape(),
+            pad,
             x_train,
             y_train,
             x_test,
@@ -75,6 +88,17 @@ impl Split {
     pub fn train_len(&self) -> usize {
         self.y_train.len()
     }
+}
+
+/// The features (row-major) and targets of the examples `idx` of `data`, in that order.
+fn gather(data: &Dataset, idx: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    let mut x = Vec::with_capacity(idx.len() * data.n_features());
+    let mut y = Vec::with_capacity(idx.len());
+    for &i in idx {
+        x.extend_from_slice(data.row(i));
+        y.push(data.targets()[i]);
+    }
+    (x, y)
 }
 
 /// Column means and 1/std (population std, in f64; 1 for constant columns).
@@ -217,5 +241,45 @@ mod tests {
         // Per channel, not per feature: the four pixels of a channel keep their differences.
         let first = &s.x_train[..4];
         assert!(first[1] > first[0] && first[3] > first[2], "{first:?}");
+    }
+
+    #[test]
+    fn an_official_test_split_is_the_test_set() {
+        let shape = ImageShape {
+            channels: 1,
+            height: 1,
+            width: 2,
+        };
+        let train = toy(10).with_image_shape(shape).unwrap();
+        let test = Dataset::new(
+            "t",
+            vec![100.0, 101.0, 102.0, 103.0],
+            2,
+            vec![1.0, 0.0],
+            Some(2),
+        )
+        .unwrap()
+        .with_image_shape(shape)
+        .unwrap();
+        let data = train.with_official_test(test).unwrap();
+        let s = Split::new(&data, 0.0, false, 4);
+        assert_eq!((s.train_len(), s.y_test.len()), (10, 2));
+        assert_eq!(s.x_test, [100.0, 101.0, 102.0, 103.0]);
+        assert_eq!(s.y_test, [1.0, 0.0]);
+        // Training examples in the seed's order, all of them.
+        let mut firsts: Vec<f32> = s.x_train.chunks(2).map(|r| r[0]).collect();
+        assert_ne!(firsts, (0..10).map(|i| 2.0 * i as f32).collect::<Vec<_>>());
+        firsts.sort_by(f32::total_cmp);
+        assert_eq!(firsts, (0..10).map(|i| 2.0 * i as f32).collect::<Vec<_>>());
+        // Standardized with the training statistics only: one channel of values 0..20, mean
+        // 9.5, population variance (20² − 1)/12.
+        let s = Split::new(&data, 0.0, true, 4);
+        let (m, sd) = (9.5f64, ((400.0f64 - 1.0) / 12.0).sqrt());
+        assert!((f64::from(s.x_test[0]) - (100.0 - m) / sd).abs() < 1e-5);
+        assert!(
+            (f64::from(s.pad[0]) - (0.0 - m) / sd).abs() < 1e-6,
+            "{:?}",
+            s.pad
+        );
     }
 }
