@@ -41,7 +41,7 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
     let standardize = key(
         "standardize",
         json!(true),
-        "standardize features with the training split's mean and std",
+        "standardize with the training split's mean and std: per feature, per channel for images",
     );
     let task = key(
         "task",
