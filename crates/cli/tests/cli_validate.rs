@@ -35,11 +35,7 @@ fn plan_err(text: &str) -> String {
 }
 
 fn cells(p: &Plan) -> usize {
-    p.runs
-        .iter()
-        .map(|r| &r.cell_id)
-        .collect::<BTreeSet<_>>()
-        .len()
+    p.runs().map(|r| r.cell_id).collect::<BTreeSet<_>>().len()
 }
 
 /// Each bad file: exit code 2 from `validate` and from `run`, one message naming the file and
@@ -193,7 +189,7 @@ fn every_shipped_experiment_validates() {
                 path.display(),
                 loaded.warnings
             );
-            assert!(!loaded.plan.runs.is_empty());
+            assert!(!loaded.plan.is_empty());
             n += 1;
         }
     }
@@ -209,9 +205,9 @@ fn quickstart_has_the_classic_comparison() {
     let p = load(&path, &[]).unwrap().plan;
     assert!(p.seeds.len() >= 3);
     let has = |problem: &str, opt: &str, bs: BatchSize, momentum: bool| {
-        p.runs.iter().any(|r| {
-            r.problem.name == problem
-                && r.optimizer.name == opt
+        p.runs().any(|r| {
+            r.problem.name() == problem
+                && r.optimizer.name() == opt
                 && r.train.batch_size == bs
                 && (r
                     .optimizer
@@ -236,9 +232,8 @@ fn quickstart_has_the_classic_comparison() {
         assert!(has("rosenbrock", o, BatchSize::Full, false), "{o}");
     }
     assert!(
-        !p.runs
-            .iter()
-            .any(|r| r.problem.name == "rosenbrock" && r.train.batch_size != BatchSize::Full)
+        !p.runs()
+            .any(|r| r.problem.name() == "rosenbrock" && r.train.batch_size != BatchSize::Full)
     );
 }
 
@@ -250,7 +245,7 @@ fn grid_counts() {
     let p = plan(&format!(
         "{BASE}seeds: 2\noptimizers:\n  - {{name: sgd, lr: [0.1, 0.01, 0.001], momentum: [0.0, 0.9]}}\n"
     ));
-    assert_eq!((cells(&p), p.runs.len()), (6, 12));
+    assert_eq!((cells(&p), p.len()), (6, 12));
     // zip pairs: 3 pairs, crossed with 2 lrs.
     let p = plan(&format!(
         "{BASE}optimizers:\n  - {{name: sgd, lr: [0.1, 0.01], zip: {{momentum: [0.0, 0.9, 0.9], nesterov: [false, false, true]}}}}\n"
@@ -261,7 +256,7 @@ fn grid_counts() {
         "seeds: [3, 5, 7]\nproblems: [rosenbrock, {name: quadratic, dim: [2, 4]}]\ntrain: {steps: [10, 20]}\noptimizers: [sgd, adam]\nexclude:\n  - {problem: quadratic, optimizer: adam, train.steps: 20}\n",
     );
     assert_eq!(cells(&p), 3 * 2 * 2 - 2);
-    assert_eq!(p.runs.len(), cells(&p) * 3);
+    assert_eq!(p.len(), cells(&p) * 3);
     assert_eq!(p.seeds, vec![3, 5, 7]);
     // hidden as a list of lists is an axis; a flat list is one value.
     let mlp = "problems:\n  - {name: mlp, dataset: {name: synthetic_classification, samples: 50}, hidden: HIDDEN}\ntrain: {steps: 2}\noptimizers: [sgd]\n";
@@ -271,11 +266,7 @@ fn grid_counts() {
     let p = plan(&format!(
         "{BASE}optimizers:\n  - {{name: sgd, lr: {{logspace: [1.0e-4, 1.0], num: 5}}}}\n"
     ));
-    let lrs: BTreeSet<u64> = p
-        .runs
-        .iter()
-        .map(|r| r.optimizer.hparams["lr"].as_f64().unwrap().to_bits())
-        .collect();
+    let lrs: BTreeSet<u64> = p.runs().map(|r| r.optimizer.lr().to_bits()).collect();
     assert_eq!(lrs.len(), 5);
     assert!(lrs.contains(&1.0e-4_f64.to_bits()) && lrs.contains(&1.0_f64.to_bits()));
 }
@@ -309,17 +300,17 @@ fn ids_are_canonical() {
     let b = plan(
         "optimizers:\n  - {momentum: 0.9, lr: 1.0e-2, name: sgd, nesterov: false}\ntrain: {eval_every: 5, steps: 10}\nproblems: [rosenbrock]\nseeds: [0, 1]\nname: b\n",
     );
-    let ids = |p: &Plan| p.runs.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>();
+    let ids = |p: &Plan| p.runs().map(|r| r.run_id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&a), ids(&b));
-    assert_eq!(a.runs[0].cell_id, a.runs[1].cell_id);
-    assert_ne!(a.runs[0].run_id, a.runs[1].run_id);
-    assert_eq!(a.runs[0].run_id.len(), 16);
+    assert_eq!(a.run(0).cell_id, a.run(1).cell_id);
+    assert_ne!(a.run(0).run_id, a.run(1).run_id);
+    assert_eq!(a.run(0).run_id.len(), 16);
     // The experiment seed changes ids and data seeds.
     let c = plan(
         "seed: 1\nseeds: 2\nproblems: [rosenbrock]\ntrain: {steps: 10, eval_every: 5}\noptimizers:\n  - {name: sgd, lr: 0.01, momentum: 0.9}\n",
     );
     assert_ne!(ids(&a), ids(&c));
-    assert_ne!(a.runs[0].data_seed, c.runs[0].data_seed);
+    assert_ne!(a.run(0).data_seed, c.run(0).data_seed);
 }
 
 #[test]
@@ -328,7 +319,7 @@ fn every_optimizer_and_batch_size_sees_the_same_data_seed() {
         "seeds: 2\nproblems:\n  - {name: mlp, dataset: {name: synthetic_classification, samples: 60}, hidden: [[4], [8]]}\ntrain: {epochs: 1, batch_size: [full, 1, 8]}\noptimizers: [sgd, adam, {name: rmsprop, lr: [0.1, 0.01]}]\n",
     );
     let mut by: BTreeMap<(String, u64), BTreeSet<u64>> = BTreeMap::new();
-    for r in &p.runs {
+    for r in p.runs() {
         let key = (serde_json::to_string(&r.problem.params).unwrap(), r.seed);
         by.entry(key).or_default().insert(r.data_seed);
     }
@@ -343,7 +334,7 @@ fn labels_show_what_varies() {
     let p = plan(
         "problems:\n  - {name: mlp, dataset: {name: synthetic_classification, samples: 100}}\ntrain: {epochs: 1, batch_size: [full, 32]}\noptimizers:\n  - {name: adam, lr: [0.001, 0.01]}\n  - {name: sgd, lr: 0.1, momentum: 0.9}\n",
     );
-    let labels: BTreeSet<&str> = p.runs.iter().map(|r| r.label.as_str()).collect();
+    let labels: BTreeSet<String> = p.runs().map(|r| r.label).collect();
     for want in [
         "adam lr=0.001 bs=full",
         "adam lr=0.01 bs=32",
@@ -377,7 +368,7 @@ fn positions_point_at_the_key() {
         l.plan.resolved_yaml
     );
     assert!(matches!(
-        l.plan.runs[0].train.budget,
+        l.plan.run(0).train.budget,
         optbench_spec::plan::Budget::Steps(7)
     ));
 }
@@ -511,8 +502,7 @@ fn train_eval_train_examples_reaches_problems_that_do_not_set_it() {
     let with = plan(&text.replace("EVAL", "30"));
     let without = plan(&text.replace(", eval_train_examples: EVAL", ""));
     let evals: Vec<Option<u64>> = with
-        .runs
-        .iter()
+        .runs()
         .map(|r| {
             r.problem
                 .params
@@ -521,10 +511,10 @@ fn train_eval_train_examples_reaches_problems_that_do_not_set_it() {
         })
         .collect();
     assert_eq!(evals, vec![Some(30), Some(7), None]);
-    assert_eq!(with.runs[0].train.eval_train_examples, Some(30));
+    assert_eq!(with.run(0).train.eval_train_examples, Some(30));
     // How the loss is evaluated does not change the data.
-    assert_eq!(with.runs[0].data_seed, without.runs[0].data_seed);
-    assert_ne!(with.runs[0].run_id, without.runs[0].run_id);
+    assert_eq!(with.run(0).data_seed, without.run(0).data_seed);
+    assert_ne!(with.run(0).run_id, without.run(0).run_id);
 }
 
 /// `run` without `--out` writes results/<name>/ under the current folder, with figures and the
@@ -559,8 +549,8 @@ fn run_writes_results_name_under_the_current_folder() {
         .plan;
     let b = load(&out.join("experiment.yaml"), &[]).unwrap().plan;
     assert_eq!(
-        a.runs.iter().map(|r| &r.run_id).collect::<Vec<_>>(),
-        b.runs.iter().map(|r| &r.run_id).collect::<Vec<_>>()
+        a.runs().map(|r| r.run_id).collect::<Vec<_>>(),
+        b.runs().map(|r| r.run_id).collect::<Vec<_>>()
     );
     // A bad --shard is bad input.
     let o = bin()

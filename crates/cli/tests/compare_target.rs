@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use clap::Parser;
+mod common;
+
 use optbench::args::{Cli, Command, CompareArgs};
 use optbench::commands::compare as compare_command;
 use optbench::exit::ExitCode;
@@ -15,8 +17,8 @@ use optbench_analysis::compare::{
 use optbench_results::{
     MetricRow, OutputNames, PARTS_DIR, RunOutcome, RunStatus, consolidate, write_part,
 };
-use optbench_spec::plan::{BatchSize, Budget, OptimizerSpec, ProblemSpec, RunSpec, TrainSpec};
-use serde_json::{Map, json};
+use optbench_spec::plan::{BatchSize, Budget, RunSpec};
+use serde_json::json;
 
 /// Metrics are recorded at steps 0, 10, ..., 100.
 const STEPS: [u64; 11] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
@@ -34,29 +36,13 @@ struct Run {
 }
 
 fn spec(cell: &str, seed: u64) -> RunSpec {
-    let mut hp = Map::new();
-    hp.insert("lr".into(), json!(0.1));
     RunSpec {
         run_id: format!("{cell}-s{seed}"),
         cell_id: format!("cell-{cell}"),
         label: format!("adam {cell}"),
-        problem: ProblemSpec {
-            name: "quadratic".into(),
-            params: Map::new(),
-        },
-        optimizer: OptimizerSpec {
-            name: "adam".into(),
-            hparams: hp,
-            schedule: None,
-        },
-        train: TrainSpec {
-            budget: Budget::Steps(100),
-            batch_size: BatchSize::Full,
-            eval_every: 10,
-            eval_train_examples: None,
-            clip_grad_norm: None,
-            clip_grad_value: None,
-        },
+        problem: common::problem("quadratic", json!({})),
+        optimizer: common::optimizer("adam", json!({"lr": 0.1})),
+        train: common::train(Budget::Steps(100), BatchSize::Full, 10),
         seed,
         data_seed: seed,
     }
@@ -91,7 +77,7 @@ fn write(dir: &Path, runs: &[Run]) {
     for r in runs {
         write_part(dir, &outcome(r)).unwrap();
     }
-    consolidate(dir, "t", &specs, &OutputNames::new(None)).unwrap();
+    consolidate(dir, "t", specs, &OutputNames::new(None)).unwrap();
 }
 
 fn cell(name: &'static str, reach: [Option<u64>; 5]) -> Vec<Run> {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use optbench_exec::assemble::{RunBuilder, RunParts, StandardBuilder};
+use optbench_exec::assemble::{RunBuilder, RunError, RunParts, StandardBuilder};
 use optbench_exec::merge::merge_dir;
 use optbench_exec::sweep::{SweepOptions, SweepSummary, run_plan, run_plan_with, running_marker};
 use optbench_results::{self as results, PARTS_DIR};
@@ -56,9 +56,8 @@ fn parts(dir: &Path) -> Vec<String> {
     v
 }
 
-fn of_shard(plan: &Plan, i: u64) -> Vec<&RunSpec> {
-    plan.runs
-        .iter()
+fn of_shard(plan: &Plan, i: u64) -> Vec<RunSpec> {
+    plan.runs()
         .filter(|r| Shard::new(i, 2).unwrap().contains(r))
         .collect()
 }
@@ -71,7 +70,7 @@ fn read(path: &Path) -> polars::prelude::DataFrame {
 #[test]
 fn helps_running_shards_only_and_merges_to_one_process() {
     let p = plan();
-    assert_eq!(p.runs.len(), 8);
+    assert_eq!(p.len(), 8);
     // 2 cells x 4 seeds over 2 shards: 4 runs each, 2 of every cell.
     assert_eq!(of_shard(&p, 0).len(), 4);
     let tmp = tempfile::tempdir().unwrap();
@@ -97,7 +96,7 @@ fn helps_running_shards_only_and_merges_to_one_process() {
             .iter()
             .all(|n| n.ends_with(".part") || n == ".running.shard-1-of-2")
     );
-    for r in &p.runs {
+    for r in p.runs() {
         assert!(results::part_path(&dir, &r.run_id).is_file());
     }
     // The manifest says so.
@@ -197,7 +196,7 @@ impl<'a> Helper<'a> {
 }
 
 impl RunBuilder for Helper<'_> {
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError> {
         self.done.call_once(|| {
             let from = results::part_path(self.from, &self.run_id);
             let to = results::part_path(self.to, &self.run_id);

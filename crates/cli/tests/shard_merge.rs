@@ -3,55 +3,35 @@
 
 use std::path::Path;
 
+mod common;
+
 use optbench_exec::merge::{MergeError, merge_dir};
 use optbench_results::{
     self as results, MetricRow, OutputNames, RunOutcome, RunStatus, consolidate, write_part,
 };
-use optbench_spec::plan::{
-    BatchSize, Budget, OptimizerSpec, Plan, ProblemSpec, RunSpec, TrainSpec,
-};
+use optbench_spec::plan::{BatchSize, Budget, Plan, RunSpec};
 use optbench_spec::shard::Shard;
 use polars::prelude::*;
-use serde_json::{Map, json};
+use serde_json::json;
 
 fn plan(cells: usize, seeds: u64) -> Plan {
     let mut runs = Vec::new();
     for c in 0..cells {
         for s in 0..seeds {
-            let mut hp = Map::new();
-            hp.insert("lr".into(), json!(0.01 * (c + 1) as f64));
+            let lr = 0.01 * (c + 1) as f64;
             runs.push(RunSpec {
                 run_id: format!("run{c}s{s}"),
                 cell_id: format!("cell{c}"),
                 label: format!("sgd lr={}", 0.01 * (c + 1) as f64),
-                problem: ProblemSpec {
-                    name: "rosenbrock".into(),
-                    params: Map::new(),
-                },
-                optimizer: OptimizerSpec {
-                    name: "sgd".into(),
-                    hparams: hp,
-                    schedule: None,
-                },
-                train: TrainSpec {
-                    budget: Budget::Steps(10),
-                    batch_size: BatchSize::Full,
-                    eval_every: 5,
-                    eval_train_examples: None,
-                    clip_grad_norm: None,
-                    clip_grad_value: None,
-                },
+                problem: common::problem("rosenbrock", json!({})),
+                optimizer: common::optimizer("sgd", json!({ "lr": lr })),
+                train: common::train(Budget::Steps(10), BatchSize::Full, 5),
                 seed: s,
                 data_seed: 100 + s,
             });
         }
     }
-    Plan {
-        experiment: "t".into(),
-        seeds: (0..seeds).collect(),
-        resolved_yaml: "name: t\n".into(),
-        runs,
-    }
+    Plan::from_runs("t", (0..seeds).collect(), "name: t\n", runs)
 }
 
 fn outcome(spec: &RunSpec, i: usize) -> RunOutcome {
@@ -81,9 +61,9 @@ fn outcome(spec: &RunSpec, i: usize) -> RunOutcome {
 
 fn write_parts(dir: &Path, plan: &Plan, which: impl Fn(usize) -> bool) {
     std::fs::create_dir_all(dir.join(results::PARTS_DIR)).unwrap();
-    for (i, spec) in plan.runs.iter().enumerate() {
+    for (i, spec) in plan.runs().enumerate() {
         if which(i) {
-            write_part(dir, &outcome(spec, i)).unwrap();
+            write_part(dir, &outcome(&spec, i)).unwrap();
         }
     }
 }
@@ -136,7 +116,7 @@ fn incomplete_then_complete() {
     let mut want: Vec<(Shard, usize)> = Vec::new();
     for &i in &missing {
         let s = Shard {
-            index: Shard::bucket_of(&plan.runs[i].cell_id, plan.runs[i].seed, 2),
+            index: Shard::bucket_of(&plan.run(i).cell_id, plan.run(i).seed, 2),
             count: 2,
         };
         match want.iter_mut().find(|(x, _)| *x == s) {
@@ -168,13 +148,13 @@ fn incomplete_then_complete() {
         .iter()
         .map(|s| s.unwrap().to_string())
         .collect();
-    let want: Vec<String> = plan.runs.iter().map(|r| r.run_id.clone()).collect();
+    let want: Vec<String> = plan.runs().map(|r| r.run_id).collect();
     assert_eq!(ids, want);
 
     // Identical to what one process consolidates from the same parts.
     let one = tempfile::tempdir().unwrap();
     write_parts(one.path(), &plan, |_| true);
-    consolidate(one.path(), "t", &plan.runs, &OutputNames::new(None)).unwrap();
+    consolidate(one.path(), "t", plan.runs(), &OutputNames::new(None)).unwrap();
     for f in ["runs.parquet", "metrics.parquet"] {
         let (a, b) = (read(&dir.join(f)), read(&one.path().join(f)));
         assert!(a.equals_missing(&b), "{f} differs");
@@ -193,7 +173,7 @@ fn stray_parts_are_ignored_and_counted() {
     write_parts(tmp.path(), &plan, |_| true);
     let other = self::plan(3, 3);
     std::fs::create_dir_all(tmp.path().join(results::PARTS_DIR)).unwrap();
-    write_part(tmp.path(), &outcome(&other.runs[8], 8)).unwrap();
+    write_part(tmp.path(), &outcome(&other.run(8), 8)).unwrap();
     let s = merge_dir(tmp.path(), &plan).unwrap();
     assert_eq!((s.runs, s.stray_parts), (4, 1));
     assert!(s.shards.is_empty());

@@ -7,20 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use optbench_exec::assemble::RunBuilder;
-use optbench_exec::assemble::{RunParts, StandardBuilder};
+use optbench_exec::assemble::{RunBuilder, RunError, RunParts, StandardBuilder};
 use optbench_exec::sweep::{SweepOptions, SweepSummary, run_plan, run_plan_with};
+use optbench_optim::ScheduleConfig;
 use optbench_results::{self as results, read_metrics, read_runs};
-use optbench_spec::plan::{
-    BatchSize, Budget, OptimizerSpec, Plan, ProblemSpec, RunSpec, TrainSpec,
-};
+use optbench_spec::plan::{BatchSize, Budget, OptimizerSpec, Plan, RunSpec};
 use optbench_spec::shard::Shard;
 use polars::prelude::*;
-use serde_json::{Map, Value, json};
-
-fn obj(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().expect("a JSON object")
-}
+use serde_json::{Value, json};
 
 /// A run whose ids are hashes of its content, as the planner makes them.
 #[allow(clippy::too_many_arguments)]
@@ -34,55 +28,28 @@ fn spec(
     batch: BatchSize,
     eval_every: u64,
 ) -> RunSpec {
-    let problem = ProblemSpec {
-        name: problem.into(),
-        params: obj(params),
-    };
-    let optimizer = OptimizerSpec {
-        name: optimizer.into(),
-        hparams: obj(hparams),
-        schedule: None,
-    };
-    let train = TrainSpec {
-        budget: Budget::Steps(steps),
-        batch_size: batch,
-        eval_every,
-        eval_train_examples: None,
-        clip_grad_norm: None,
-        clip_grad_value: None,
-    };
-    let cell = serde_json::to_string(&(&problem, &optimizer, &train)).unwrap();
+    let cell = format!("{problem}{params}{optimizer}{hparams}{steps}{batch:?}{eval_every}");
     let cell_id = blake3::hash(cell.as_bytes()).to_hex()[..16].to_string();
     let run_id = blake3::hash(format!("{cell}/{seed}").as_bytes()).to_hex()[..16].to_string();
     let data_seed = u64::from_le_bytes(
-        blake3::hash(format!("{}/{seed}", problem.name).as_bytes()).as_bytes()[..8]
+        blake3::hash(format!("{problem}/{seed}").as_bytes()).as_bytes()[..8]
             .try_into()
             .unwrap(),
-    );
-    let label = format!(
-        "{} {}",
-        optimizer.name,
-        Value::Object(optimizer.hparams.clone())
     );
     RunSpec {
         run_id,
         cell_id,
-        label,
-        problem,
-        optimizer,
-        train,
+        label: format!("{optimizer} {hparams}"),
+        problem: common::problem(problem, params),
+        optimizer: common::optimizer(optimizer, hparams),
+        train: common::train(Budget::Steps(steps), batch, eval_every),
         seed,
         data_seed,
     }
 }
 
 fn plan(name: &str, runs: Vec<RunSpec>) -> Plan {
-    Plan {
-        experiment: name.into(),
-        seeds: vec![0, 1],
-        resolved_yaml: format!("name: {name}\n"),
-        runs,
-    }
+    Plan::from_runs(name, vec![0, 1], format!("name: {name}\n"), runs)
 }
 
 /// Rosenbrock and a small softmax regression, 2 learning rates, 2 seeds: 8 runs.
@@ -183,7 +150,7 @@ fn schema_and_row_counts() {
     assert_eq!(runs.column("seed").unwrap().dtype(), &DataType::UInt64);
     assert_eq!(runs.column("lr").unwrap().dtype(), &DataType::Float64);
     // Plan order.
-    let ids: Vec<String> = p.runs.iter().map(|r| r.run_id.clone()).collect();
+    let ids: Vec<String> = p.runs().map(|r| r.run_id).collect();
     let got: Vec<String> = strings(&runs, "run_id").into_iter().flatten().collect();
     assert_eq!(got, ids);
     // Full batch on Rosenbrock is its one "example"; mini-batches keep their size.
@@ -278,7 +245,7 @@ fn resume_runs_only_missing_runs_and_matches() {
     let dir = tempfile::tempdir().unwrap();
     run(&p, &opts(dir.path(), 2));
     // Simulate a sweep killed after some runs: drop three parts and the consolidated files.
-    for r in [&p.runs[0], &p.runs[3], &p.runs[6]] {
+    for r in [p.run(0), p.run(3), p.run(6)] {
         std::fs::remove_file(results::part_path(dir.path(), &r.run_id)).unwrap();
     }
     std::fs::remove_file(dir.path().join("runs.parquet")).unwrap();
@@ -352,7 +319,7 @@ fn huge_learning_rate_diverges_others_ok() {
     let ids = strings(&m, "run_id");
     let last = ids
         .iter()
-        .rposition(|id| id.as_deref() == Some(p.runs[1].run_id.as_str()))
+        .rposition(|id| id.as_deref() == Some(p.run(1).run_id.as_str()))
         .unwrap();
     let mstep = m.column("step").unwrap().u64().unwrap().get(last).unwrap();
     assert_eq!(mstep, steps[1], "the diverging step is recorded");
@@ -381,14 +348,14 @@ struct Sabotage {
 }
 
 impl RunBuilder for Sabotage {
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError> {
         assert!(
             spec.run_id != self.panic_id,
             "sabotaged run {}",
             spec.run_id
         );
         if spec.run_id == self.fail_id {
-            return Err("cannot build this one".into());
+            return Err(RunError::Data("cannot build this one".into()));
         }
         self.inner.build(spec)
     }
@@ -396,9 +363,9 @@ impl RunBuilder for Sabotage {
 
 #[test]
 fn panics_and_errors_are_failed_runs_and_the_sweep_goes_on() {
-    let mut p = mixed_plan();
+    let mut runs: Vec<RunSpec> = mixed_plan().runs().collect();
     // A data file that does not exist fails at load time.
-    p.runs.push(spec(
+    runs.push(spec(
         "linear_regression",
         json!({"dataset": {"name": "csv", "path": "no/such/file.csv"}}),
         "sgd",
@@ -408,11 +375,12 @@ fn panics_and_errors_are_failed_runs_and_the_sweep_goes_on() {
         BatchSize::Full,
         5,
     ));
+    let p = plan("mixed", runs);
     let dir = tempfile::tempdir().unwrap();
     let builder = Sabotage {
         inner: StandardBuilder::new(dir.path()),
-        panic_id: p.runs[1].run_id.clone(),
-        fail_id: p.runs[2].run_id.clone(),
+        panic_id: p.run(1).run_id,
+        fail_id: p.run(2).run_id,
     };
     let s = run_plan_with(&p, &opts(dir.path(), 2), &builder).unwrap();
     assert_eq!((s.ok, s.diverged, s.failed), (6, 0, 3), "{s:?}");
@@ -486,8 +454,9 @@ fn schedule_and_clipping_shape_the_updates() {
         BatchSize::Full,
         10,
     );
-    s.optimizer.schedule = Some(json!({"name": "cosine"}));
-    s.train.clip_grad_norm = Some(1.0);
+    let cosine = ScheduleConfig::from_json(&json!({"name": "cosine"})).unwrap();
+    s.optimizer = Arc::new(OptimizerSpec::new(s.optimizer.config.clone(), Some(cosine)));
+    Arc::make_mut(&mut s.train).clip_grad_norm = Some(1.0);
     let p = plan("clip", vec![s]);
     let dir = tempfile::tempdir().unwrap();
     let sum = run(&p, &opts(dir.path(), 1));

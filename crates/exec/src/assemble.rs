@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use optbench_models::{Batcher, Dataset, Problem, ProblemConfig};
-use optbench_optim::DynOptimizer;
+use optbench_models::{Batcher, Dataset, ModelError, Problem};
+use optbench_optim::{DynOptimizer, OptimError, ScheduleConfig};
 use optbench_spec::plan::{BatchSize, RunSpec};
-use serde_json::Value;
 
 /// A learning-rate schedule: the rate of update `step` (0-based) of a run of `total_steps`.
 pub trait LrSchedule: Send {
@@ -41,9 +40,9 @@ pub struct RunParts {
 /// Builds the pieces of one run from its spec. Implementations are shared by the worker
 /// threads.
 pub trait RunBuilder: Sync {
-    /// The problem, optimizer, schedule and batch order of `spec`; an error message makes the
-    /// run `failed`.
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, String>;
+    /// The problem, optimizer, schedule and batch order of `spec`; an error makes the run
+    /// `failed`.
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError>;
 }
 
 impl BatchSource for Batcher {
@@ -77,39 +76,29 @@ impl StandardBuilder {
 }
 
 impl RunBuilder for StandardBuilder {
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, String> {
-        let name = &spec.problem.name;
-        let mut keys = spec.problem.params.clone();
-        if let Some(n) = spec.train.eval_train_examples {
-            let takes = optbench_models::problem_keys(name)
-                .is_some_and(|ks| ks.iter().any(|k| k.name == "eval_train_examples"));
-            if takes && !keys.contains_key("eval_train_examples") {
-                keys.insert("eval_train_examples".into(), Value::from(n as u64));
-            }
-        }
-        let config = ProblemConfig::from_json(name, &keys).map_err(|e| e.to_string())?;
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError> {
+        let config = &spec.problem.config;
         let data = match config.dataset() {
             None => None,
             Some(ds) => {
                 let key = ds.load_key(spec.data_seed);
-                let data = self.data.get_or_load(&key, || {
-                    optbench_models::load_dataset(ds, spec.data_seed, &self.base_dir)
-                        .map_err(|e| e.to_string())
-                })?;
+                let data = self
+                    .data
+                    .get_or_load(&key, || {
+                        optbench_models::load_dataset(ds, spec.data_seed, &self.base_dir)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(RunError::Data)?;
                 Some(data)
             }
         };
-        let problem = optbench_models::build_problem(&config, data, spec.data_seed)
-            .map_err(|e| e.to_string())?;
-        let (optimizer, base_lr) = optim_api::build_optimizer(
-            &spec.optimizer.name,
-            &spec.optimizer.hparams,
-            problem.dim(),
-        )?;
-        let schedule = match &spec.optimizer.schedule {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(optim_api::build_schedule(v)?),
-        };
+        let problem = optbench_models::build_problem(config, data, spec.data_seed)?;
+        let optimizer = spec.optimizer.config.build(problem.dim())?;
+        let schedule = spec
+            .optimizer
+            .schedule
+            .clone()
+            .map(|s| Box::new(s) as Box<dyn LrSchedule>);
         let batch = match spec.train.batch_size {
             BatchSize::Full => optbench_models::BatchSize::Full,
             BatchSize::Examples(n) => optbench_models::BatchSize::Examples(n),
@@ -118,42 +107,53 @@ impl RunBuilder for StandardBuilder {
         Ok(RunParts {
             problem,
             optimizer,
-            base_lr,
+            base_lr: spec.optimizer.lr(),
             schedule,
             batches,
         })
     }
 }
 
-/// The optimizer crate's configuration entry points, as the runner uses them.
-mod optim_api {
-    use optbench_optim::{DynOptimizer, OptimizerConfig, ScheduleConfig};
-    use serde_json::{Map, Value};
+impl LrSchedule for ScheduleConfig {
+    fn lr_at(&self, base_lr: f64, step: u64, total_steps: u64) -> f64 {
+        ScheduleConfig::lr_at(self, base_lr, step, total_steps)
+    }
+}
 
-    use super::LrSchedule;
-
-    /// The optimizer `name` with `hparams` for `dim` parameters, and its base learning rate.
-    pub fn build_optimizer(
-        name: &str,
-        hparams: &Map<String, Value>,
+/// Why a run could not be built or did not finish; every variant but
+/// [`RunError::Stopped`] makes the run `failed`, with this error's text as its message.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The problem cannot be built (incompatible data, bad initial weights...).
+    #[error(transparent)]
+    Problem(#[from] ModelError),
+    /// The dataset cannot be loaded.
+    #[error("{0}")]
+    Data(String),
+    /// The optimizer cannot be built or rejected a step.
+    #[error(transparent)]
+    Optimizer(#[from] OptimError),
+    /// The optimizer rejected update `step`.
+    #[error("optimizer step {step}: {source}")]
+    Step {
+        /// The update (0-based).
+        step: u64,
+        /// What the optimizer said.
+        source: OptimError,
+    },
+    /// The problem gave an initial point of the wrong size (a bug in a problem).
+    #[error("problem `{problem}` returned {got} initial parameters for dimension {dim}")]
+    InitialParams {
+        /// The problem's name.
+        problem: &'static str,
+        /// Parameters returned.
+        got: usize,
+        /// The problem's dimension.
         dim: usize,
-    ) -> Result<(Box<dyn DynOptimizer>, f64), String> {
-        let config = OptimizerConfig::from_json(name, hparams).map_err(|e| e.to_string())?;
-        let optimizer = config.build(dim).map_err(|e| e.to_string())?;
-        Ok((optimizer, config.lr()))
-    }
-
-    impl LrSchedule for ScheduleConfig {
-        fn lr_at(&self, base_lr: f64, step: u64, total_steps: u64) -> f64 {
-            ScheduleConfig::lr_at(self, base_lr, step, total_steps)
-        }
-    }
-
-    /// The schedule described by `value`.
-    pub fn build_schedule(value: &Value) -> Result<Box<dyn LrSchedule>, String> {
-        let s = ScheduleConfig::from_json(value).map_err(|e| format!("schedule: {e}"))?;
-        Ok(Box::new(s))
-    }
+    },
+    /// The stop flag was raised (Ctrl-C, a signal); the run is abandoned and not recorded.
+    #[error("stopped")]
+    Stopped,
 }
 
 /// Loaded datasets shared by the runs of a sweep, keyed by what identifies the loaded data;

@@ -224,12 +224,12 @@ fn check_plan(plan: &Plan, manifests: &[ShardManifest]) -> Result<(), MergeError
             }
         }
         if let Some(n) = m.value.get("plan_runs").and_then(Value::as_u64) {
-            if n != plan.runs.len() as u64 {
+            if n != plan.len() as u64 {
                 return Err(MergeError::PlanMismatch(format!(
                     "shard {} ran a plan of {n} runs, but {EXPERIMENT_YAML} expands to {} runs \
                      here (a different optbench version or experiment file?)",
                     m.shard,
-                    plan.runs.len()
+                    plan.len()
                 )));
             }
         }
@@ -271,9 +271,8 @@ pub fn merge_dir(dir: &Path, plan: &Plan) -> Result<MergeSummary, MergeError> {
     let (shards, manifests) = scan_shards(dir)?;
     check_plan(plan, &manifests)?;
 
-    let missing: Vec<&RunSpec> = plan
-        .runs
-        .iter()
+    let missing: Vec<RunSpec> = plan
+        .runs()
         .filter(|r| !results::part_path(dir, &r.run_id).is_file())
         .collect();
     if !missing.is_empty() {
@@ -297,19 +296,19 @@ pub fn merge_dir(dir: &Path, plan: &Plan) -> Result<MergeSummary, MergeError> {
         }
         return Err(MergeError::Incomplete {
             missing: missing.len(),
-            total: plan.runs.len(),
+            total: plan.len(),
             by_shard,
             absent_shards: absent,
-            first: missing.iter().take(SHOW).map(|r| describe(r)).collect(),
+            first: missing.iter().take(SHOW).map(describe).collect(),
         });
     }
 
     let names = OutputNames::new(None);
-    let consolidated = results::consolidate(dir, &plan.experiment, &plan.runs, &names)?;
+    let consolidated = results::consolidate(dir, &plan.experiment, plan.runs(), &names)?;
 
     let parts_dir = dir.join(results::PARTS_DIR);
-    let in_plan: std::collections::HashSet<&str> =
-        plan.runs.iter().map(|r| r.run_id.as_str()).collect();
+    let in_plan: std::collections::HashSet<String> =
+        (0..plan.len()).map(|i| plan.run_id(i)).collect();
     let stray_parts = std::fs::read_dir(&parts_dir)
         .map(|it| {
             it.flatten()
@@ -326,7 +325,7 @@ pub fn merge_dir(dir: &Path, plan: &Plan) -> Result<MergeSummary, MergeError> {
         "optbench_version": env!("CARGO_PKG_VERSION"),
         "merged_at": crate::sweep::rfc3339(std::time::SystemTime::now()),
         "experiment": plan.experiment,
-        "plan_runs": plan.runs.len(),
+        "plan_runs": plan.len(),
         "status_counts": {
             "ok": consolidated.ok,
             "diverged": consolidated.diverged,

@@ -32,14 +32,7 @@ use optbench_models::Problem;
 use optbench_results::{MetricRow, RunOutcome, RunStatus};
 use optbench_spec::plan::{Budget, RunSpec, TrainSpec};
 
-use crate::assemble::RunParts;
-
-/// How a run ended when it did not produce an outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunInterrupt {
-    /// The stop flag was raised (Ctrl-C); the run is abandoned and not recorded.
-    Stopped,
-}
+use crate::assemble::{RunError, RunParts};
 
 /// Steps between two checks of the stop flag (besides every recorded row).
 const STOP_CHECK_EVERY: u64 = 1024;
@@ -123,14 +116,14 @@ impl Recorder {
 
 /// Runs the training loop of `spec` on `parts`.
 ///
-/// Returns the outcome (status `ok` or `diverged`), `Err(Ok(Stopped))` when `stop()` returned
-/// true (checked at every recorded row and every 1,024 steps), or `Err(Err(message))` when the
-/// optimizer rejected a step (a `failed` run).
+/// Returns the outcome (status `ok` or `diverged`), [`RunError::Stopped`] when `stop()` returned
+/// true (checked at every recorded row and every 1,024 steps), or the error that makes the run
+/// `failed` (the optimizer rejected a step).
 pub fn train(
     spec: &RunSpec,
     parts: &mut RunParts,
     stop: &dyn Fn() -> bool,
-) -> Result<RunOutcome, Result<RunInterrupt, String>> {
+) -> Result<RunOutcome, RunError> {
     let start = Instant::now();
     let train = &spec.train;
     let problem = parts.problem.as_mut();
@@ -145,11 +138,11 @@ pub fn train(
 
     let mut params = problem.initial_params();
     if params.len() != dim {
-        return Err(Err(format!(
-            "problem `{}` returned {} initial parameters for dimension {dim}",
-            spec.problem.name,
-            params.len()
-        )));
+        return Err(RunError::InitialParams {
+            problem: spec.problem.name(),
+            got: params.len(),
+            dim,
+        });
     }
     let mut grad = vec![0.0_f32; dim];
     let mut prev = vec![0.0_f32; dim];
@@ -186,7 +179,7 @@ pub fn train(
     let mut batch_count = 0_u64;
     for t in 0..total {
         if t % STOP_CHECK_EVERY == 0 && stop() {
-            return Err(Ok(RunInterrupt::Stopped));
+            return Err(RunError::Stopped);
         }
         let record_next = (t + 1) % eval_every == 0 || t + 1 == total;
         let batch = parts.batches.next_batch();
@@ -237,8 +230,8 @@ pub fn train(
             prev.copy_from_slice(&params);
         }
         let lr = lr_at(t);
-        if let Err(e) = parts.optimizer.step(&mut params, &grad, lr) {
-            return Err(Err(format!("optimizer step {t}: {e}")));
+        if let Err(source) = parts.optimizer.step(&mut params, &grad, lr) {
+            return Err(RunError::Step { step: t, source });
         }
         if record_next {
             #[allow(clippy::cast_precision_loss)]
@@ -260,7 +253,7 @@ pub fn train(
                 return Ok(outcome(rec, RunStatus::Diverged, t + 1, examples_seen));
             }
             if t + 1 < total && stop() {
-                return Err(Ok(RunInterrupt::Stopped));
+                return Err(RunError::Stopped);
             }
         }
     }

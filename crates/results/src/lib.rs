@@ -59,6 +59,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde_json::{Map, Value};
 
+use optbench_spec::ids;
 use optbench_spec::plan::{BatchSize, RunSpec};
 use optbench_spec::shard::Shard;
 
@@ -645,7 +646,7 @@ fn flatten_into(prefix: &str, map: &Map<String, Value>, out: &mut BTreeMap<Strin
                 out.insert(name, Flat::Str(s.clone()));
             }
             Value::Array(_) => {
-                out.insert(name, Flat::Json(v.to_string()));
+                out.insert(name, Flat::Json(ids::canonical(v)));
             }
             Value::Object(m) => flatten_into(&format!("{name}_"), m, out),
         }
@@ -689,7 +690,11 @@ fn flat_column(name: &str, values: &[Option<&Flat>]) -> Column {
         .iter()
         .map(|v| {
             v.map(|f| match f {
-                Flat::Num(x) => Value::from(*x).to_string(),
+                Flat::Num(x) => {
+                    let mut s = String::new();
+                    ids::write_float(&mut s, *x);
+                    s
+                }
                 Flat::Bool(b) => b.to_string(),
                 Flat::Str(s) | Flat::Json(s) => s.clone(),
             })
@@ -743,16 +748,16 @@ impl RunRow {
         Self {
             run_id: spec.run_id.clone(),
             cell_id: spec.cell_id.clone(),
-            problem: spec.problem.name.clone(),
+            problem: spec.problem.name().to_string(),
             dataset: spec.problem.dataset_name().map(str::to_string),
-            optimizer: spec.optimizer.name.clone(),
+            optimizer: spec.optimizer.name().to_string(),
             label: spec.label.clone(),
             seed: spec.seed,
             data_seed: spec.data_seed,
             batch_size,
-            lr: spec.optimizer.hparams.get("lr").and_then(Value::as_f64),
-            hparams: Value::Object(spec.optimizer.hparams.clone()).to_string(),
-            schedule: spec.optimizer.schedule.as_ref().map(Value::to_string),
+            lr: Some(spec.optimizer.lr()),
+            hparams: ids::canonical(&Value::Object(spec.optimizer.hparams.clone())),
+            schedule: spec.optimizer.schedule_json.as_ref().map(ids::canonical),
             flat: flat_params(spec),
             status: outcome.status.as_str(),
             error: outcome.error.clone(),
@@ -891,10 +896,10 @@ fn parquet_writer<W: Write>(out: W) -> ParquetWriter<W> {
 /// skipped) into `<dir>/<names.runs>` and `<dir>/<names.metrics>`, each written to a temporary
 /// file and renamed. Memory is bounded by one run's part file plus [`METRICS_ROW_GROUP`] metric
 /// rows plus one small row per run.
-pub fn consolidate<'a>(
+pub fn consolidate(
     dir: &Path,
     experiment: &str,
-    specs: impl IntoIterator<Item = &'a RunSpec>,
+    specs: impl IntoIterator<Item = RunSpec>,
     names: &OutputNames,
 ) -> Result<Consolidated, ResultsError> {
     let metrics_path = dir.join(&names.metrics);
@@ -924,7 +929,7 @@ pub fn consolidate<'a>(
             RunStatus::Diverged => summary.diverged += 1,
             RunStatus::Failed => summary.failed += 1,
         }
-        rows.push(RunRow::new(spec, &outcome));
+        rows.push(RunRow::new(&spec, &outcome));
         buffer.push_run(&spec.run_id, &outcome.metrics);
         summary.metric_rows += outcome.metrics.len();
         if buffer.len() >= METRICS_ROW_GROUP {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod expand;
 pub mod experiment;
 pub mod ids;
+pub mod keys;
 pub mod plan;
 pub mod shard;
 pub mod yaml;

@@ -16,7 +16,7 @@ fn table(experiment: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let loaded = load(&root.join("experiments").join(experiment), &[]).unwrap();
     let mut out = String::new();
-    for r in &loaded.plan.runs {
+    for r in loaded.plan.runs() {
         let _ = writeln!(out, "{} {} {} {}", r.run_id, r.cell_id, r.seed, r.data_seed);
     }
     out

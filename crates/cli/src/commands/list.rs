@@ -78,7 +78,8 @@ pub fn list(what: Option<ListWhat>) -> String {
             "Schedules (`schedule: {{name: NAME, ...}}`, per optimizer or for all; every one takes warmup_steps and warmup_start_factor):"
         );
         for name in expand::catalog::schedule_names() {
-            let v = expand::catalog::schedule_canonical(&Value::String((*name).to_string()));
+            let v = expand::catalog::schedule_config(&Value::String((*name).to_string()))
+                .map(|c| c.to_json());
             let keys = match v {
                 Ok(Value::Object(m)) => m
                     .iter()

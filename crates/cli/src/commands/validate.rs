@@ -24,24 +24,16 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, CliError> {
 pub fn summary(file: &Path, plan: &Plan, verbose: bool) -> String {
     let mut out = String::new();
     let seeds = plan.seeds.len();
-    let mut by: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
-    let mut cells: Vec<(&str, &str, &str)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for r in &plan.runs {
+    let mut by: BTreeMap<(String, &str), (usize, usize)> = BTreeMap::new();
+    for c in 0..plan.cell_count() {
+        let cell = plan.cell(c);
         let e = by
-            .entry((problem_label(&r.problem), r.optimizer.name.clone()))
+            .entry((problem_label(&cell.problem), cell.optimizer.name()))
             .or_default();
-        e.1 += 1;
-        if seen.insert(r.cell_id.as_str()) {
-            e.0 += 1;
-            cells.push((
-                r.cell_id.as_str(),
-                r.problem.name.as_str(),
-                r.label.as_str(),
-            ));
-        }
+        e.0 += 1;
+        e.1 += cell.runs;
     }
-    let n_cells: usize = by.values().map(|v| v.0).sum();
+    let n_cells = plan.cell_count();
     let _ = writeln!(
         out,
         "{}: experiment `{}` is valid: {} cells × {} seed{} = {} runs",
@@ -50,7 +42,7 @@ pub fn summary(file: &Path, plan: &Plan, verbose: bool) -> String {
         n_cells,
         seeds,
         if seeds == 1 { "" } else { "s" },
-        plan.runs.len()
+        plan.len()
     );
     let w0 = by.keys().map(|k| k.0.len()).max().unwrap_or(0).max(7);
     let w1 = by.keys().map(|k| k.1.len()).max().unwrap_or(0).max(9);
@@ -68,12 +60,14 @@ pub fn summary(file: &Path, plan: &Plan, verbose: bool) -> String {
         "total",
         "",
         n_cells,
-        plan.runs.len()
+        plan.len()
     );
     if verbose {
         let _ = writeln!(out);
-        for (id, p, label) in cells {
-            let _ = writeln!(out, "{id}  {p:<w0$}  {label}");
+        for c in 0..n_cells {
+            let cell = plan.cell(c);
+            let (id, p) = (plan.cell_id(c), cell.problem.name());
+            let _ = writeln!(out, "{id}  {p:<w0$}  {}", cell.label);
         }
     }
     out
@@ -82,7 +76,7 @@ pub fn summary(file: &Path, plan: &Plan, verbose: bool) -> String {
 /// `mlp (iris)` for problems on data, the name otherwise.
 fn problem_label(p: &optbench_spec::plan::ProblemSpec) -> String {
     match p.dataset_name() {
-        Some(d) => format!("{} ({d})", p.name),
-        None => p.name.clone(),
+        Some(d) => format!("{} ({d})", p.name()),
+        None => p.name().to_string(),
     }
 }
