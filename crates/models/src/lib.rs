@@ -32,6 +32,7 @@ mod config;
 mod data;
 mod error;
 pub mod gemm;
+pub mod layers;
 mod network;
 pub mod problem;
 mod seeds;

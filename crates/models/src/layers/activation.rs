@@ -1,0 +1,152 @@
+//! Element-wise activations, PyTorch's `nn.ReLU`, `nn.Tanh`, `nn.Sigmoid` and `nn.GELU()`
+//! (exact, erf form):
+//!
+//! | name | f(z) | f′(z) |
+//! |---|---|---|
+//! | relu | max(z, 0) | 1 if z > 0 else 0 |
+//! | tanh | tanh z | 1 − f² |
+//! | sigmoid | 1 / (1 + e^(−z)), evaluated without overflow | f (1 − f) |
+//! | gelu | z Φ(z) = ½ z (1 + erf(z/√2)) | Φ(z) + z φ(z) |
+
+use super::{Dims, Layer, Pass};
+use crate::config::Activation;
+
+const SQRT_1_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// 1/√(2π).
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
+/// `a = f(z)` element-wise.
+pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
+    match act {
+        Activation::Relu => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.max(0.0)),
+        Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.tanh()),
+        Activation::Sigmoid => a.iter_mut().zip(z).for_each(|(a, &z)| *a = sigmoid(z)),
+        Activation::Gelu => a
+            .iter_mut()
+            .zip(z)
+            .for_each(|(a, &z)| *a = 0.5 * z * (1.0 + libm::erff(z * SQRT_1_2))),
+    }
+}
+
+/// `dz = da · f′(z)` element-wise, given `z` and `a = f(z)`.
+pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: &mut [f32]) {
+    let dz = &mut dz[..da.len()];
+    match act {
+        Activation::Relu => dz
+            .iter_mut()
+            .zip(da)
+            .zip(z)
+            .for_each(|((d, &g), &z)| *d = if z <= 0.0 { 0.0 } else { g }),
+        Activation::Tanh => dz
+            .iter_mut()
+            .zip(da)
+            .zip(a)
+            .for_each(|((d, &g), &a)| *d = g * (1.0 - a * a)),
+        Activation::Sigmoid => dz
+            .iter_mut()
+            .zip(da)
+            .zip(a)
+            .for_each(|((d, &g), &a)| *d = g * (a * (1.0 - a))),
+        Activation::Gelu => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
+            let cdf = 0.5 * (1.0 + libm::erff(z * SQRT_1_2));
+            let pdf = INV_SQRT_2PI * (-0.5 * z * z).exp();
+            *d = g * (cdf + z * pdf);
+        }),
+    }
+}
+
+/// The logistic function 1 / (1 + e^(−z)), without overflow for any z.
+pub fn sigmoid(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// An activation layer (no parameters).
+#[derive(Clone, Debug)]
+pub struct ActivationLayer {
+    dims: Dims,
+    act: Activation,
+}
+
+impl ActivationLayer {
+    /// `act` applied to every element of an input of shape `dims`.
+    pub fn new(dims: Dims, act: Activation) -> Self {
+        ActivationLayer { dims, act }
+    }
+}
+
+impl Layer for ActivationLayer {
+    fn kind(&self) -> &'static str {
+        match self.act {
+            Activation::Relu => "ReLU",
+            Activation::Tanh => "Tanh",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Gelu => "GELU",
+        }
+    }
+
+    fn input_dims(&self) -> Dims {
+        self.dims
+    }
+
+    fn output_dims(&self) -> Dims {
+        self.dims
+    }
+
+    fn forward(&mut self, x: &[f32], y: &mut [f32], _: &[f32], _: &mut [f32], pass: &mut Pass) {
+        let n = pass.batch * self.dims.len();
+        activate(self.act, &x[..n], &mut y[..n]);
+    }
+
+    fn backward(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _: &[f32],
+        _: &mut [f32],
+        pass: &mut Pass,
+    ) {
+        let n = pass.batch * self.dims.len();
+        if let Some(dx) = dx {
+            activate_backward(self.act, &x[..n], &y[..n], &dy[..n], dx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::check;
+
+    fn reference(act: Activation, z: f64) -> f64 {
+        match act {
+            Activation::Relu => z.max(0.0),
+            Activation::Tanh => z.tanh(),
+            Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+            Activation::Gelu => 0.5 * z * (1.0 + libm::erf(z / 2f64.sqrt())),
+        }
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        for act in Activation::ALL {
+            let dims = Dims::image(3, 2, 2);
+            let layer = ActivationLayer::new(dims, *act);
+            check::layer_against_reference(layer, 3, 1.0, |x, _, _| {
+                x.iter().map(|&z| reference(*act, z)).collect()
+            });
+        }
+    }
+
+    #[test]
+    fn sigmoid_does_not_overflow() {
+        assert!(sigmoid(-1000.0).abs() < 1e-30);
+        assert!((sigmoid(1000.0) - 1.0).abs() < 1e-7);
+    }
+}

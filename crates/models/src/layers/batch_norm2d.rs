@@ -1,0 +1,279 @@
+//! Batch normalisation per channel, PyTorch's `nn.BatchNorm2d(C)` (`eps=1e-5, momentum=0.1,
+//! affine=True, track_running_stats=True`; Ioffe & Szegedy 2015). Over the `M = N·H·W` values
+//! of each channel:
+//!
+//! - training: `μ = Σx / M`, `σ² = Σ(x − μ)² / M` (biased), `x̂ = (x − μ) / √(σ² + eps)`,
+//!   `y = γ x̂ + β`; the running statistics move by `momentum`:
+//!   `running_mean ← (1 − m)·running_mean + m·μ`, `running_var ← (1 − m)·running_var + m·σ²·M/(M − 1)`
+//!   (the UNBIASED variance; with `M = 1` the biased one, where PyTorch refuses to train);
+//! - evaluation: `y = γ (x − running_mean) / √(running_var + eps) + β`.
+//!
+//! Parameters `weight` (γ, init 1) and `bias` (β, init 0); buffers `running_mean` (init 0) and
+//! `running_var` (init 1), which belong to the run's state and are never seen by the optimizer.
+//! Statistics are accumulated in f64. Training backward:
+//! `∂β = Σ∂y`, `∂γ = Σ∂y·x̂`, `∂x = γ/√(σ² + eps) · (∂y − ∂β/M − x̂·∂γ/M)`;
+//! evaluation backward: `∂x = ∂y·γ/√(running_var + eps)`.
+
+use rand_chacha::ChaCha8Rng;
+
+use super::{Dims, Layer, LayerError, Mode, Pass, TensorSpec};
+
+/// PyTorch's default `eps`.
+pub const EPS: f64 = 1e-5;
+/// PyTorch's default `momentum`.
+pub const MOMENTUM: f64 = 0.1;
+
+/// `nn.BatchNorm2d` on channels-last tensors (any `H × W`, so also `BatchNorm1d` on vectors).
+#[derive(Clone, Debug)]
+pub struct BatchNorm2d {
+    dims: Dims,
+    eps: f64,
+    momentum: f64,
+    /// Mean and 1/√(var + eps) per channel used by the last forward.
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    /// f64 accumulators per channel.
+    acc: Vec<f64>,
+    acc2: Vec<f64>,
+}
+
+impl BatchNorm2d {
+    /// Batch normalisation of the channels of `dims`, PyTorch's defaults.
+    pub fn new(dims: Dims) -> Result<Self, LayerError> {
+        if dims.is_empty() {
+            return Err(LayerError::new(
+                "BatchNorm2d",
+                format!("cannot normalise {dims}"),
+            ));
+        }
+        let c = dims.channels;
+        Ok(BatchNorm2d {
+            dims,
+            eps: EPS,
+            momentum: MOMENTUM,
+            mean: vec![0.0; c],
+            inv_std: vec![0.0; c],
+            acc: vec![0.0; c],
+            acc2: vec![0.0; c],
+        })
+    }
+
+    /// Per-channel statistics of the batch (training) into `mean`/`inv_std`, updating the
+    /// running statistics in `buffers`.
+    fn batch_statistics(&mut self, x: &[f32], buffers: &mut [f32]) {
+        let c = self.dims.channels;
+        let m = x.len() / c;
+        self.acc.fill(0.0);
+        for row in x.chunks_exact(c) {
+            self.acc
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += f64::from(v));
+        }
+        let inv_m = 1.0 / m as f64;
+        self.acc.iter_mut().for_each(|s| *s *= inv_m);
+        self.acc2.fill(0.0);
+        for row in x.chunks_exact(c) {
+            for ((s, &v), &mu) in self.acc2.iter_mut().zip(row).zip(&self.acc) {
+                let d = f64::from(v) - mu;
+                *s += d * d;
+            }
+        }
+        let (running_mean, running_var) = buffers.split_at_mut(c);
+        let unbias = if m > 1 {
+            m as f64 / (m as f64 - 1.0)
+        } else {
+            1.0
+        };
+        let mom = self.momentum;
+        for ch in 0..c {
+            let (mu, var) = (self.acc[ch], self.acc2[ch] * inv_m);
+            self.mean[ch] = mu as f32;
+            self.inv_std[ch] = (1.0 / (var + self.eps).sqrt()) as f32;
+            running_mean[ch] = ((1.0 - mom) * f64::from(running_mean[ch]) + mom * mu) as f32;
+            running_var[ch] =
+                ((1.0 - mom) * f64::from(running_var[ch]) + mom * var * unbias) as f32;
+        }
+    }
+}
+
+impl Layer for BatchNorm2d {
+    fn kind(&self) -> &'static str {
+        "BatchNorm2d"
+    }
+
+    fn input_dims(&self) -> Dims {
+        self.dims
+    }
+
+    fn output_dims(&self) -> Dims {
+        self.dims
+    }
+
+    fn params(&self) -> Vec<TensorSpec> {
+        let c = self.dims.channels;
+        vec![
+            TensorSpec::new("weight", &[c]),
+            TensorSpec::new("bias", &[c]),
+        ]
+    }
+
+    fn buffers(&self) -> Vec<TensorSpec> {
+        let c = self.dims.channels;
+        vec![
+            TensorSpec::new("running_mean", &[c]),
+            TensorSpec::new("running_var", &[c]),
+        ]
+    }
+
+    fn init_params(&self, params: &mut [f32], _rng: &mut ChaCha8Rng) {
+        let (gamma, beta) = params.split_at_mut(self.dims.channels);
+        gamma.fill(1.0);
+        beta.fill(0.0);
+    }
+
+    fn init_buffers(&self, buffers: &mut [f32]) {
+        let (mean, var) = buffers.split_at_mut(self.dims.channels);
+        mean.fill(0.0);
+        var.fill(1.0);
+    }
+
+    fn forward(
+        &mut self,
+        x: &[f32],
+        y: &mut [f32],
+        p: &[f32],
+        buffers: &mut [f32],
+        pass: &mut Pass,
+    ) {
+        let c = self.dims.channels;
+        let n = pass.batch * self.dims.len();
+        let x = &x[..n];
+        match pass.mode {
+            Mode::Train => self.batch_statistics(x, buffers),
+            Mode::Eval => {
+                let (mean, var) = buffers.split_at(c);
+                self.mean.copy_from_slice(mean);
+                for (s, &v) in self.inv_std.iter_mut().zip(var) {
+                    *s = (1.0 / (f64::from(v) + self.eps).sqrt()) as f32;
+                }
+            }
+        }
+        let (gamma, beta) = p.split_at(c);
+        for (out, row) in y[..n].chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+            for ch in 0..c {
+                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
+                out[ch] = gamma[ch] * xhat + beta[ch];
+            }
+        }
+    }
+
+    fn backward(
+        &mut self,
+        x: &[f32],
+        _y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        p: &[f32],
+        grad: &mut [f32],
+        pass: &mut Pass,
+    ) {
+        let c = self.dims.channels;
+        let n = pass.batch * self.dims.len();
+        let (x, dy) = (&x[..n], &dy[..n]);
+        // acc = Σ∂y (∂β), acc2 = Σ∂y·x̂ (∂γ).
+        self.acc.fill(0.0);
+        self.acc2.fill(0.0);
+        for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
+            for ch in 0..c {
+                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
+                self.acc[ch] += f64::from(g[ch]);
+                self.acc2[ch] += f64::from(g[ch]) * f64::from(xhat);
+            }
+        }
+        let (g_gamma, g_beta) = grad.split_at_mut(c);
+        for ch in 0..c {
+            g_gamma[ch] = self.acc2[ch] as f32;
+            g_beta[ch] = self.acc[ch] as f32;
+        }
+        let Some(dx) = dx else { return };
+        let gamma = &p[..c];
+        let m = (n / c) as f64;
+        let train = pass.mode == Mode::Train;
+        // Per channel: scale = γ/σ, and (training) the mean terms ∂β/M and ∂γ/M.
+        for ch in 0..c {
+            self.acc[ch] = if train { self.acc[ch] / m } else { 0.0 };
+            self.acc2[ch] = if train { self.acc2[ch] / m } else { 0.0 };
+        }
+        for ((out, g), row) in dx[..n]
+            .chunks_exact_mut(c)
+            .zip(dy.chunks_exact(c))
+            .zip(x.chunks_exact(c))
+        {
+            for ch in 0..c {
+                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
+                let centred = f64::from(g[ch]) - self.acc[ch] - f64::from(xhat) * self.acc2[ch];
+                out[ch] = (f64::from(gamma[ch] * self.inv_std[ch]) * centred) as f32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::check;
+
+    /// f64 reference in either mode; `b` holds the running statistics.
+    fn reference(dims: Dims, x: &[f64], p: &[f64], b: &[f64], train: bool) -> Vec<f64> {
+        let c = dims.channels;
+        let m = (x.len() / c) as f64;
+        let mut out = vec![0.0; x.len()];
+        for ch in 0..c {
+            let vals: Vec<f64> = x.iter().skip(ch).step_by(c).copied().collect();
+            let (mu, var) = if train {
+                let mu = vals.iter().sum::<f64>() / m;
+                (mu, vals.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / m)
+            } else {
+                (b[ch], b[c + ch])
+            };
+            for (i, v) in vals.iter().enumerate() {
+                out[i * c + ch] = p[ch] * (v - mu) / (var + EPS).sqrt() + p[c + ch];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences_in_both_modes() {
+        for dims in [Dims::image(3, 2, 3), Dims::vector(4)] {
+            for (mode, train) in [(Mode::Train, true), (Mode::Eval, false)] {
+                let layer = BatchNorm2d::new(dims).unwrap();
+                check::layer_against_reference_in(layer, 5, 1.0, mode, move |x, p, b| {
+                    reference(dims, x, p, b, train)
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn running_statistics_use_the_unbiased_variance() {
+        let dims = Dims::vector(1);
+        let mut bn = BatchNorm2d::new(dims).unwrap();
+        let mut buffers = [0.0, 1.0];
+        let x = [1.0f32, 2.0, 3.0, 6.0];
+        let mut y = [0.0; 4];
+        let mut ws = super::super::Workspace::default();
+        let mut pass = Pass {
+            batch: 4,
+            mode: Mode::Train,
+            ws: &mut ws,
+        };
+        bn.forward(&x, &mut y, &[1.0, 0.0], &mut buffers, &mut pass);
+        // mean 3, biased variance 3.5, unbiased 14/3.
+        assert!((f64::from(buffers[0]) - 0.3).abs() < 1e-7);
+        assert!((f64::from(buffers[1]) - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-6);
+        let var: f64 = 3.5;
+        assert!((f64::from(y[3]) - 3.0 / (var + EPS).sqrt()).abs() < 1e-6);
+    }
+}
