@@ -6,7 +6,9 @@ use crate::analytic::Analytic;
 use crate::config::{LossKind, ProblemConfig, ProblemKind};
 use crate::data::{Dataset, Split};
 use crate::error::ModelError;
-use crate::network::{Head, Network};
+use crate::layers::loss::Loss as Head;
+use crate::nets;
+use crate::network::Network;
 use crate::problem::Problem;
 
 /// Builds the problem for one run: for problems on data, the seeded train/test split,
@@ -110,13 +112,18 @@ pub fn build_problem(
         _ => unreachable!("analytic problems are handled above"),
     };
     let split = Split::new(&data, ds.test_fraction, ds.standardize, seed);
+    let k = match head {
+        Head::Mse | Head::Bce => 1,
+        Head::SoftmaxCe => split.n_classes.unwrap_or(2),
+    };
+    let built = nets::mlp::build(split.n_features, hidden, config.activation, k, seed)
+        .map_err(|e| nets::key_error(name, "hidden", e))?;
     Ok(Box::new(Network::new(
         split,
-        hidden,
-        config.activation,
+        built.graph,
         head,
         config.eval_train_examples,
-        seed,
+        built.init,
     )))
 }
 

@@ -33,6 +33,7 @@ mod data;
 mod error;
 pub mod gemm;
 pub mod layers;
+mod nets;
 mod network;
 pub mod problem;
 mod seeds;
