@@ -1,15 +1,19 @@
 //! Building one run's problem from its configuration, data and seed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::analytic::Analytic;
-use crate::config::{LossKind, ProblemConfig, ProblemKind};
+use crate::config::{LossKind, ProblemConfig, ProblemKind, WeightsInit};
 use crate::data::{Dataset, Split};
 use crate::error::ModelError;
+use crate::layers::Dims;
 use crate::layers::loss::Loss as Head;
 use crate::nets;
+use crate::nets::Built;
 use crate::network::Network;
 use crate::problem::Problem;
+use crate::weights;
 
 /// Builds the problem for one run: for problems on data, the seeded train/test split,
 /// standardization with training statistics and the seeded initialization; for analytic ones,
@@ -33,6 +37,18 @@ pub fn build_problem(
     config: &ProblemConfig,
     data: Option<Arc<Dataset>>,
     seed: u64,
+) -> Result<Box<dyn Problem>, ModelError> {
+    build_problem_in(config, data, seed, Path::new("."))
+}
+
+/// As [`build_problem`], with the relative paths of the problem (a weights file,
+/// `init: {file: ...}`) resolved against `base_dir`, the experiment file's folder. A weights file
+/// that does not fit the network is a [`ModelError::Weights`] naming the tensor.
+pub fn build_problem_in(
+    config: &ProblemConfig,
+    data: Option<Arc<Dataset>>,
+    seed: u64,
+    base_dir: &Path,
 ) -> Result<Box<dyn Problem>, ModelError> {
     if config.kind.is_analytic() {
         return Ok(Box::new(Analytic::new(config, seed)));
@@ -109,6 +125,10 @@ pub fn build_problem(
             };
             (head, &config.hidden)
         }
+        ProblemKind::Cnn | ProblemKind::Resnet => {
+            classes.ok_or_else(|| needs_classes(name))?;
+            (Head::SoftmaxCe, &config.hidden)
+        }
         _ => unreachable!("analytic problems are handled above"),
     };
     let split = Split::new(&data, ds.test_fraction, ds.standardize, seed);
@@ -116,15 +136,71 @@ pub fn build_problem(
         Head::Mse | Head::Bce => 1,
         Head::SoftmaxCe => split.n_classes.unwrap_or(2),
     };
-    let built = nets::mlp::build(split.n_features, hidden, config.activation, k, seed)
-        .map_err(|e| nets::key_error(name, "hidden", e))?;
-    Ok(Box::new(Network::new(
+    let built = build_network(config, &split, hidden, k, seed, data.name())?;
+    let network = Network::new(
         split,
         built.graph,
         head,
         config.eval_train_examples,
         built.init,
-    )))
+    );
+    Ok(Box::new(match config.weights_init() {
+        WeightsInit::File(file) => {
+            let path = if file.is_absolute() {
+                file.clone()
+            } else {
+                base_dir.join(file)
+            };
+            let (params, buffers) = network.layouts();
+            let loaded = weights::load(&path, &params, &buffers)?;
+            network.with_weights(loaded)
+        }
+        WeightsInit::Default | WeightsInit::Deepobs => network,
+    }))
+}
+
+/// The layers of a problem on data, with `k` outputs.
+fn build_network(
+    config: &ProblemConfig,
+    split: &Split,
+    hidden: &[usize],
+    k: usize,
+    seed: u64,
+    data_name: &str,
+) -> Result<Built, ModelError> {
+    let name = config.name();
+    if matches!(config.kind, ProblemKind::Cnn | ProblemKind::Resnet) {
+        let shape = split.image_shape.ok_or_else(|| ModelError::Incompatible {
+            problem: name.to_string(),
+            message: format!(
+                "needs images, but dataset `{data_name}` has no image shape \
+                 (key `dataset`: use an image dataset such as idx or cifar10)"
+            ),
+        })?;
+        let input = Dims::image(shape.channels, shape.height, shape.width);
+        let net = &config.net;
+        let keyed = |(key, e): (String, crate::layers::LayerError)| nets::key_error(name, &key, e);
+        return if config.kind == ProblemKind::Resnet {
+            nets::resnet::build(input, net.depth, net.shortcut, k, seed).map_err(keyed)
+        } else {
+            let spec = match net.preset {
+                Some(preset) => preset.spec(),
+                None => nets::cnn::CnnSpec {
+                    blocks: net.conv.clone(),
+                    global_pool: net.global_pool,
+                    hidden: hidden.to_vec(),
+                    activation: config.activation,
+                    dropout: net.dropout,
+                },
+            };
+            let deepobs = (net.weights == WeightsInit::Deepobs)
+                .then_some(net.preset)
+                .flatten();
+            nets::cnn::build(input, &spec, k, deepobs, seed).map_err(keyed)
+        };
+    }
+    nets::mlp::build(split.n_features, hidden, config.activation, k, seed)
+        .map_err(|e| nets::key_error(name, "hidden", e))
 }
 
 #[cfg(test)]
@@ -285,6 +361,7 @@ mod tests {
                 "logistic_regression" | "softmax_regression" => json!({"dataset": data_keys}),
                 "mlp" => json!({"dataset": data_keys, "hidden": [8], "activation": "tanh"}),
                 "rastrigin" => json!({"init": [0.1, -0.1]}),
+                "cnn" | "resnet" => continue, // image_networks_train_a_little
                 _ => json!({}),
             };
             let mut p = make(name, keys, 1).unwrap();
@@ -304,5 +381,150 @@ mod tests {
             let after = p.train_loss(&x);
             assert!(after < before, "{name}: {before} -> {after}");
         }
+    }
+
+    /// Two classes of 3×8×8 images (a bright top or bottom half, plus noise).
+    fn images(channels: usize) -> Arc<Dataset> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let (n, hw) = (64, 8);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let label = i % 2;
+            for _ in 0..channels {
+                for r in 0..hw {
+                    for _ in 0..hw {
+                        let bright = (r < hw / 2) == (label == 0);
+                        x.push(f32::from(u8::from(bright)) + rng.random_range(-0.5..0.5));
+                    }
+                }
+            }
+            y.push(label as f32);
+        }
+        let shape = crate::ImageShape {
+            channels,
+            height: hw,
+            width: hw,
+        };
+        let d = Dataset::new("images", x, channels * hw * hw, y, Some(2)).unwrap();
+        Arc::new(d.with_image_shape(shape).unwrap())
+    }
+
+    fn image_problem(
+        name: &str,
+        keys: Value,
+        channels: usize,
+    ) -> Result<Box<dyn Problem>, ModelError> {
+        let mut keys = keys.as_object().unwrap().clone();
+        keys.insert("dataset".into(), json!("iris"));
+        let cfg = ProblemConfig::from_json(name, &keys)?;
+        build_problem(&cfg, Some(images(channels)), 0)
+    }
+
+    #[test]
+    fn image_networks_train_a_little() {
+        let cnn = json!({"conv": [{"channels": 4, "kernel": 3, "norm": "batch", "pool": "max"},
+                                  {"channels": 6, "kernel": 3, "padding": "valid", "pool": {"type": "avg", "kernel": 2}}],
+                         "hidden": [8], "dropout": 0.1});
+        for (name, keys, channels) in [
+            ("cnn", cnn, 3),
+            (
+                "cnn",
+                json!({"conv": [{"channels": 3, "stride": 2}], "global_pool": "avg"}),
+                1,
+            ),
+            ("resnet", json!({"depth": 8}), 3),
+            ("resnet", json!({"depth": 8, "shortcut": "B"}), 1),
+        ] {
+            let mut p = image_problem(name, keys, channels).unwrap();
+            let mut x = p.initial_params();
+            let before = p.train_loss(&x);
+            let mut g = vec![0.0; p.dim()];
+            let mut batches = crate::Batcher::new(p.train_len(), crate::BatchSize::Examples(16), 0);
+            for _ in 0..30 {
+                p.loss_grad(&x, batches.next_batch(), &mut g);
+                x.iter_mut().zip(&g).for_each(|(x, g)| *x -= 0.05 * g);
+            }
+            let after = p.train_loss(&x);
+            assert!(after < before, "{name}: {before} -> {after}");
+            assert!(p.test_metrics(&x).accuracy.is_some());
+        }
+    }
+
+    #[test]
+    fn bad_image_networks_are_errors_naming_the_key() {
+        let e = make(
+            "cnn",
+            json!({"dataset": "iris", "conv": [{"channels": 2}]}),
+            0,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("needs images"), "{e}");
+        let e = image_problem(
+            "cnn",
+            json!({"conv": [{"channels": 2, "kernel": 9, "padding": "valid"}]}),
+            1,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.key(), Some("conv[0]"), "{e}");
+        assert!(
+            e.to_string().contains("larger than its padded input"),
+            "{e}"
+        );
+        let e = image_problem("cnn", json!({"conv": [{"channels": 0}]}), 1)
+            .err()
+            .unwrap();
+        assert_eq!(e.key(), Some("conv[0].channels"), "{e}");
+        let e = image_problem("cnn", json!({"preset": "2c2d", "hidden": [3]}), 1)
+            .err()
+            .unwrap();
+        assert_eq!(e.key(), Some("hidden"), "{e}");
+        let e = image_problem("resnet", json!({"depth": 10}), 1)
+            .err()
+            .unwrap();
+        assert_eq!(e.key(), Some("depth"), "{e}");
+        // 2c2d on 8×8 images: the second pooling leaves 2×2, fine; a 2×2 image is too small.
+        assert!(image_problem("cnn", json!({"preset": "2c2d"}), 1).is_ok());
+    }
+
+    #[test]
+    fn weights_round_trip_through_safetensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let p = image_problem("resnet", json!({"depth": 8}), 3).unwrap();
+        let mut params = p.initial_params();
+        params[0] = 0.125;
+        p.save_weights(&params, &path).unwrap();
+        let loaded = image_problem(
+            "resnet",
+            json!({"depth": 8, "init": {"file": path.to_str().unwrap()}}),
+            3,
+        )
+        .unwrap();
+        assert_eq!(loaded.initial_params(), params);
+        assert_eq!(p.param_layout(), loaded.param_layout());
+        let e = image_problem(
+            "resnet",
+            json!({"depth": 14, "init": {"file": path.to_str().unwrap()}}),
+            3,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("is missing (expected shape"), "{e}");
+        let e = image_problem(
+            "resnet",
+            json!({"depth": 8, "init": {"file": path.to_str().unwrap()}}),
+            1,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string()
+                .contains("`conv1.weight` has shape [16, 3, 3, 3], expected [16, 1, 3, 3]"),
+            "{e}"
+        );
     }
 }

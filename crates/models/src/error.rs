@@ -95,6 +95,17 @@ pub enum ModelError {
         /// What is wrong.
         message: String,
     },
+    /// A weights file (`init: {file: ...}`) that does not fit the network: a missing, extra or
+    /// mis-shaped tensor, a wrong dtype, or not a safetensors file.
+    #[error("{}: {message}", path.display())]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// The tensor, where one is at fault.
+        tensor: Option<String>,
+        /// What is wrong, naming the tensor and its expected shape.
+        message: String,
+    },
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {

@@ -39,15 +39,17 @@ pub mod problem;
 mod seeds;
 #[cfg(test)]
 mod testutil;
+pub mod weights;
 
 pub use batch::{BatchSize, Batcher};
-pub use build::build_problem;
+pub use build::{build_problem, build_problem_in};
 pub use config::{
     Activation, DATASET_NAMES, DEFAULT_EVAL_TRAIN_EXAMPLES, DatasetConfig, DatasetKind,
     KEYS_OMITTED_WHEN_UNSET, KeySpec, LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES, ProblemConfig,
-    ProblemKind, Task, dataset_keys, problem_keys,
+    ProblemKind, Task, WeightsInit, dataset_keys, problem_keys,
 };
 pub use data::augment::{self, Augmentation};
 pub use data::{Dataset, ImageShape, load_dataset};
 pub use error::ModelError;
+pub use layers::graph::NamedTensor;
 pub use problem::{EvalCounts, Problem, TestMetrics};

@@ -8,11 +8,15 @@
 //! when no transposition is needed. Nothing is allocated after the first step and the first
 //! evaluation.
 
+use std::path::Path;
+
 use crate::data::Split;
-use crate::layers::graph::Graph;
+use crate::error::ModelError;
+use crate::layers::graph::{Graph, NamedTensor};
 use crate::layers::loss::Loss;
 use crate::layers::{Dims, Mode};
 use crate::problem::{EvalCounts, Problem, TestMetrics};
+use crate::weights;
 
 /// Examples per chunk when evaluating vector inputs (forward only).
 const EVAL_CHUNK: usize = 256;
@@ -72,6 +76,20 @@ impl Network {
             counts: EvalCounts::default(),
             train_steps: 0,
         }
+    }
+
+    /// Starts from weights loaded from a file: the parameters and the buffers found there.
+    pub(crate) fn with_weights(mut self, loaded: weights::Loaded) -> Self {
+        self.init = loaded.params;
+        for (tensor, values) in loaded.buffers {
+            self.buffers[tensor.range()].copy_from_slice(&values);
+        }
+        self
+    }
+
+    /// The parameter and buffer layouts, for loading a weights file.
+    pub(crate) fn layouts(&self) -> (Vec<NamedTensor>, Vec<NamedTensor>) {
+        (self.graph.param_layout(), self.graph.buffer_layout())
     }
 
     /// Whether examples must be transposed from C×H×W to channels-last.
@@ -231,5 +249,22 @@ impl Problem for Network {
 
     fn eval_train_len(&self) -> usize {
         self.eval_n
+    }
+
+    fn param_layout(&self) -> Vec<NamedTensor> {
+        self.graph.param_layout()
+    }
+
+    fn save_weights(&self, params: &[f32], path: &Path) -> Result<(), ModelError> {
+        let layout = self.graph.param_layout();
+        let buffers = self.graph.buffer_layout();
+        weights::save(
+            path,
+            &layout,
+            params,
+            &buffers,
+            &self.buffers,
+            self.train_steps,
+        )
     }
 }

@@ -1,5 +1,10 @@
 //! The problem abstraction: a loss over one flat `f32` parameter vector.
 
+use std::path::Path;
+
+use crate::error::ModelError;
+use crate::layers::graph::NamedTensor;
+
 /// Test-set metrics of a parameter vector; `None` where a metric does not apply.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TestMetrics {
@@ -67,5 +72,22 @@ pub trait Problem: Send {
     /// Number of training examples `train_loss` is measured on (the fixed evaluation subset).
     fn eval_train_len(&self) -> usize {
         self.train_len()
+    }
+
+    /// The parameters as the equivalent PyTorch module's `named_parameters()`: names, shapes
+    /// and offsets into the parameter vector (empty for analytic problems).
+    fn param_layout(&self) -> Vec<NamedTensor> {
+        Vec::new()
+    }
+
+    /// Writes `params` and the problem's buffers (batch-norm running statistics) to a
+    /// safetensors file that PyTorch's `model.load_state_dict(load_file(path))` accepts
+    /// ([`crate::weights`]). Analytic problems have no weights file: an error.
+    fn save_weights(&self, _params: &[f32], path: &Path) -> Result<(), ModelError> {
+        Err(ModelError::Weights {
+            path: path.to_path_buf(),
+            tensor: None,
+            message: "this problem has no named weights (only networks on data do)".into(),
+        })
     }
 }

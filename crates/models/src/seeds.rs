@@ -21,3 +21,11 @@ pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r.set_stream(stream);
     r
 }
+/// The masks of dropout layers (one seed per layer, `derive`).
+pub(crate) const STREAM_DROPOUT: u64 = 8;
+
+/// A seed for part `index` of `stream` (e.g. the mask stream of the `index`-th dropout layer).
+pub(crate) fn derive(seed: u64, stream: u64, index: u64) -> u64 {
+    use rand::RngCore;
+    rng(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15), stream).next_u64()
+}

@@ -68,11 +68,13 @@ macro_rules! named_enum {
 }
 
 mod dataset;
+mod network;
 mod problem;
 
 pub use dataset::{
     DATASET_NAMES, DatasetConfig, DatasetKind, KEYS_OMITTED_WHEN_UNSET, Task, dataset_keys,
 };
+pub use network::WeightsInit;
 pub use problem::{
     Activation, DEFAULT_EVAL_TRAIN_EXAMPLES, LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES,
     ProblemConfig, ProblemKind, problem_keys,

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::network::{NetConfig, WeightsInit, is_network_key};
 use super::{Ctx, DatasetConfig, KeySpec, key, required};
 use crate::error::{ModelError, closest};
 
@@ -18,6 +19,8 @@ pub const PROBLEM_NAMES: &[&str] = &[
     "logistic_regression",
     "softmax_regression",
     "mlp",
+    "cnn",
+    "resnet",
 ];
 
 /// Default number of training examples on which `train_loss` is evaluated.
@@ -49,6 +52,11 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
         "standard deviation of additive Gaussian gradient noise (seeded)",
     );
     let dataset = required("dataset", "the data: a dataset name or {name: ..., keys}");
+    let weights_init = key(
+        "init",
+        Value::Null,
+        "default (PyTorch's init per module), deepobs (cnn presets) or {file: x.safetensors}",
+    );
     let eval_train = key(
         "eval_train_examples",
         json!(DEFAULT_EVAL_TRAIN_EXAMPLES),
@@ -68,7 +76,9 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
             init_n,
             noise,
         ],
-        LinearRegression | LogisticRegression | SoftmaxRegression => vec![dataset, eval_train],
+        LinearRegression | LogisticRegression | SoftmaxRegression => {
+            vec![dataset, weights_init, eval_train]
+        }
         Mlp => vec![
             dataset,
             key("hidden", json!([64]), "hidden layer sizes, e.g. [64, 64]"),
@@ -78,6 +88,54 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
                 json!("auto"),
                 "cross_entropy, mse, or auto (cross_entropy for classification data)",
             ),
+            weights_init,
+            eval_train,
+        ],
+        Cnn => vec![
+            dataset,
+            key(
+                "preset",
+                Value::Null,
+                "2c2d or 3c3d: DeepOBS's architecture (then no conv, hidden or global_pool)",
+            ),
+            key(
+                "conv",
+                json!([]),
+                "conv blocks [{channels, kernel: 3, stride: 1, padding: same|valid|N, bias: true, \
+                 norm: none|batch, pool: none|max|avg|{type, kernel, stride, padding}}]",
+            ),
+            key(
+                "global_pool",
+                json!("none"),
+                "avg: global average pooling before the dense layers",
+            ),
+            key(
+                "hidden",
+                json!([]),
+                "dense hidden layer sizes after the conv blocks",
+            ),
+            key("activation", json!("relu"), "relu, tanh, sigmoid or gelu"),
+            key(
+                "dropout",
+                json!(0.0),
+                "dropout probability after each hidden dense layer",
+            ),
+            weights_init,
+            eval_train,
+        ],
+        Resnet => vec![
+            dataset,
+            key(
+                "depth",
+                json!(20),
+                "8, 14, 20, 32 or 56 (6n + 2 layers, He et al. 2016 §4.2)",
+            ),
+            key(
+                "shortcut",
+                json!("A"),
+                "A: subsample and zero-pad (no parameters); B: 1×1 convolution and batch norm",
+            ),
+            weights_init,
             eval_train,
         ],
     })
@@ -106,6 +164,10 @@ named_enum!(
         SoftmaxRegression = "softmax_regression",
         /// Multi-layer perceptron.
         Mlp = "mlp",
+        /// Convolutional network (DeepOBS's 2c2d and 3c3d as presets).
+        Cnn = "cnn",
+        /// CIFAR ResNet of He et al. 2016.
+        Resnet = "resnet",
     }
 );
 
@@ -177,6 +239,7 @@ pub struct ProblemConfig {
     pub(crate) loss: LossKind,
     pub(crate) eval_train_examples: usize,
     pub(crate) dataset: Option<DatasetConfig>,
+    pub(crate) net: NetConfig,
 }
 
 /// Largest `dim` of the quadratic (its matrix is dense).
@@ -204,11 +267,16 @@ impl ProblemConfig {
                 _ => 2,
             },
             condition: 100.0,
-            hidden: vec![64],
+            hidden: if kind == ProblemKind::Cnn {
+                Vec::new()
+            } else {
+                vec![64]
+            },
             activation: Activation::Relu,
             loss: LossKind::Auto,
             eval_train_examples: DEFAULT_EVAL_TRAIN_EXAMPLES,
             dataset: None,
+            net: NetConfig::default(),
         };
         for (k, v) in keys {
             if v.is_null() {
@@ -216,6 +284,7 @@ impl ProblemConfig {
             }
             match k.as_str() {
                 "name" => {}
+                k if is_network_key(k) && !kind.is_analytic() => cfg.net.parse(&cx, k, v)?,
                 "init" => {
                     let arr = v
                         .as_array()
@@ -261,6 +330,11 @@ impl ProblemConfig {
                 _ => unreachable!("checked against the key list"),
             }
         }
+        cfg.net.check(&cx, keys)?;
+        if let Some(preset) = cfg.net.preset {
+            let spec = preset.spec();
+            cfg.hidden = spec.hidden;
+        }
         if let Some(init) = &cfg.init {
             let want = match kind {
                 ProblemKind::Rastrigin | ProblemKind::Quadratic => cfg.dim,
@@ -280,8 +354,14 @@ impl ProblemConfig {
     /// order; `init` is `null` when not overridden. `from_json(to_json())` gives the same config.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
+        let preset = self.net.preset.is_some();
         for spec in problem_keys(self.kind.name()).unwrap_or_default() {
             let v = match spec.name {
+                "conv" | "hidden" | "global_pool" if preset => Value::Null,
+                k if is_network_key(k) && !self.kind.is_analytic() => match self.net.json(k) {
+                    Some(v) => v,
+                    None => continue,
+                },
                 "init" => json!(self.init),
                 "noise" => json!(self.noise),
                 "dim" => json!(self.dim),
@@ -310,6 +390,11 @@ impl ProblemConfig {
     /// The problem's YAML name.
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// Where the initial weights of a network come from (`init`).
+    pub fn weights_init(&self) -> &WeightsInit {
+        &self.net.weights
     }
 
     /// The dataset, for problems on data.
@@ -352,7 +437,8 @@ mod tests {
             let j = cfg.to_json();
             for spec in problem_keys(p).unwrap() {
                 if spec.name != "dataset" {
-                    assert_eq!(j[spec.name], spec.default, "{p}.{}", spec.name);
+                    let v = j.get(spec.name).unwrap_or(&Value::Null);
+                    assert_eq!(v, &spec.default, "{p}.{}", spec.name);
                 }
             }
             assert_eq!(ProblemConfig::from_json(p, &j).unwrap(), cfg);

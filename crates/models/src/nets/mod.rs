@@ -1,7 +1,9 @@
 //! Networks built from [`crate::layers`]: each builder returns the [`Graph`] of a PyTorch module
 //! (parameters in its `named_parameters()` order) and its default initialisation.
 
+pub(crate) mod cnn;
 pub(crate) mod mlp;
+pub(crate) mod resnet;
 
 use crate::layers::LayerError;
 use crate::layers::graph::Graph;
