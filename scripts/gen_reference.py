@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch reference fixtures of optbench-optim into crates/optim/tests/data/.
+"""Writes the PyTorch reference fixtures of optbench-optim (crates/optim/tests/data/) and of
+optbench-models' layers and networks (crates/models/tests/data/, see scripts/reference_models.py).
 
 Run from the repository root with the reference environment (scripts/requirements-reference.txt):
 
     python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-reference.txt
-    .venv/bin/python scripts/gen_reference.py
+    .venv/bin/python scripts/gen_reference.py                 # everything
+    .venv/bin/python scripts/gen_reference.py layers nets e2e # only optbench-models' fixtures
 
 The output is deterministic for a given torch version except for the recorded date. The Rust
 tests (crates/optim/tests/torch_reference.rs) read these files; they never need Python.
@@ -545,11 +547,31 @@ def gen_clip() -> None:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("targets", nargs="*", default=["optim", "layers", "nets", "e2e"],
+                    choices=["optim", "layers", "nets", "e2e"],
+                    help="which fixtures to write (default: all); layers, nets and e2e are "
+                         "optbench-models' (scripts/reference_models.py)")
+    args = ap.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, python {sys.version.split()[0]}, numpy {np.__version__}")
-    gen_optimizers()
-    gen_schedules()
-    gen_clip()
+    if "optim" in args.targets:
+        gen_optimizers()
+        gen_schedules()
+        gen_clip()
+    if {"layers", "nets", "e2e"} & set(args.targets):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import reference_models as models
+
+        torch.set_default_dtype(torch.float32)
+        if "layers" in args.targets:
+            models.gen_layers()
+        if "nets" in args.targets:
+            models.gen_nets()
+        if "e2e" in args.targets:
+            models.gen_e2e()
 
 
 if __name__ == "__main__":

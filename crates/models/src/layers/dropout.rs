@@ -37,6 +37,16 @@ impl Dropout {
         })
     }
 
+    /// Sets the mask (element kept or not), as a training forward would have drawn it; for
+    /// comparing with another implementation's mask.
+    #[cfg(test)]
+    pub(crate) fn set_mask(&mut self, keep: &[bool]) {
+        let scale = 1.0 / (1.0 - self.p);
+        self.mask.clear();
+        self.mask
+            .extend(keep.iter().map(|&k| if k { scale } else { 0.0 }));
+    }
+
     /// `y = x · mask` with the current mask.
     pub(crate) fn apply_mask(&self, x: &[f32], y: &mut [f32]) {
         y.iter_mut()

@@ -4,6 +4,8 @@
 pub(crate) mod cnn;
 pub(crate) mod mlp;
 pub(crate) mod resnet;
+#[cfg(test)]
+mod torch_reference;
 
 use crate::layers::LayerError;
 use crate::layers::graph::Graph;
