@@ -3,7 +3,8 @@
 //! Values and gradients are computed in `f64` from the `f32` parameters. With `noise: σ > 0`
 //! every gradient evaluation adds σ·ε, ε ~ N(0, I) drawn from the run's seed (the stochastic
 //! setting of the noisy-quadratic literature, e.g. Zhang et al. 2019, "Which algorithmic choices
-//! matter at which batch sizes?"); the returned loss stays noise-free.
+//! matter at which batch sizes?"); the returned loss stays noise-free. `pow`, `sin` and `cos` come
+//! from the `libm` crate, so recorded values are the same bits on every platform.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -96,7 +97,7 @@ impl Analytic {
                         if d == 1 {
                             1.0
                         } else {
-                            cfg.condition.powf(-(i as f64) / (d as f64 - 1.0))
+                            libm::pow(cfg.condition, -(i as f64) / (d as f64 - 1.0))
                         }
                     })
                     .collect();
@@ -174,11 +175,11 @@ impl Analytic {
             Func::Rastrigin => {
                 if let Some(g) = grad {
                     for (gi, xi) in g.iter_mut().zip(x) {
-                        *gi = 2.0 * xi + 20.0 * PI * (2.0 * PI * xi).sin();
+                        *gi = 2.0 * xi + 20.0 * PI * libm::sin(2.0 * PI * xi);
                     }
                 }
                 x.iter()
-                    .map(|xi| xi * xi - 10.0 * (2.0 * PI * xi).cos() + 10.0)
+                    .map(|xi| xi * xi - 10.0 * libm::cos(2.0 * PI * xi) + 10.0)
                     .sum()
             }
             Func::Quadratic { h } => {

@@ -7,6 +7,8 @@
 //! | tanh | tanh z | 1 − f² |
 //! | sigmoid | 1 / (1 + e^(−z)), evaluated without overflow | f (1 − f) |
 //! | gelu | z Φ(z) = ½ z (1 + erf(z/√2)) | Φ(z) + z φ(z) |
+//!
+//! `tanh`, `exp` and `erf` come from the `libm` crate: the same bits on every platform.
 
 use super::{Dims, Layer, Pass};
 use crate::config::Activation;
@@ -19,7 +21,7 @@ const INV_SQRT_2PI: f32 = 0.398_942_3;
 pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
     match act {
         Activation::Relu => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.max(0.0)),
-        Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.tanh()),
+        Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = libm::tanhf(z)),
         Activation::Sigmoid => a.iter_mut().zip(z).for_each(|(a, &z)| *a = sigmoid(z)),
         Activation::Gelu => a
             .iter_mut()
@@ -49,7 +51,7 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
             .for_each(|((d, &g), &a)| *d = g * (a * (1.0 - a))),
         Activation::Gelu => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
             let cdf = 0.5 * (1.0 + libm::erff(z * SQRT_1_2));
-            let pdf = INV_SQRT_2PI * (-0.5 * z * z).exp();
+            let pdf = INV_SQRT_2PI * libm::expf(-0.5 * z * z);
             *d = g * (cdf + z * pdf);
         }),
     }
@@ -58,9 +60,9 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
 /// The logistic function 1 / (1 + e^(−z)), without overflow for any z.
 pub fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        1.0 / (1.0 + libm::expf(-z))
     } else {
-        let e = z.exp();
+        let e = libm::expf(z);
         e / (1.0 + e)
     }
 }

@@ -7,7 +7,9 @@
 //! - [`Loss::SoftmaxCe`]: k logits, `logsumexp(z) − z_y` with the maximum subtracted first
 //!   (`nn.CrossEntropyLoss`).
 //!
-//! The loss is summed in f64; the gradient `∂(mean loss)/∂output` is written in f32.
+//! The loss is summed in f64; the gradient `∂(mean loss)/∂output` is written in f32. `exp`, `ln`
+//! and `ln_1p` come from the `libm` crate, so the recorded losses are the same bits on every
+//! platform (std's versions call the platform's libm).
 
 use super::activation::sigmoid;
 
@@ -57,7 +59,7 @@ impl Loss {
             Loss::Bce => {
                 for (&z, &t) in out.iter().zip(y) {
                     let (z64, t64) = (f64::from(z), f64::from(t));
-                    loss += z64.max(0.0) - z64 * t64 + (-z64.abs()).exp().ln_1p();
+                    loss += z64.max(0.0) - z64 * t64 + libm::log1p(libm::exp(-z64.abs()));
                     correct += usize::from((z > 0.0) == (t > 0.5));
                 }
                 if let Some(dz) = dz {
@@ -77,13 +79,13 @@ impl Loss {
                                 if v > bv { (j, v) } else { (bi, bv) }
                             });
                     correct += usize::from(arg == label);
-                    let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-                    loss += f64::from(max) + f64::from(sum).ln() - f64::from(row[label]);
+                    let sum: f32 = row.iter().map(|&v| libm::expf(v - max)).sum();
+                    loss += f64::from(max) + libm::log(f64::from(sum)) - f64::from(row[label]);
                     if let Some(dz) = dz.as_deref_mut() {
                         let inv = scale / sum;
                         let drow = &mut dz[i * k..(i + 1) * k];
                         for (d, &v) in drow.iter_mut().zip(row) {
-                            *d = (v - max).exp() * inv;
+                            *d = libm::expf(v - max) * inv;
                         }
                         drow[label] -= scale;
                     }
