@@ -1,12 +1,12 @@
 //! Adadelta (Zeiler, 2012) — `torch.optim.Adadelta`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{add_alpha, addcmul, dispatch_flags, grad_sign};
+use crate::ops::{Prologue, WeightDecay, add_alpha, addcmul, dispatch_flags};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Adadelta`], with torch's keyword names; defaults match
 /// `torch.optim.Adadelta` (`lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False`).
@@ -107,8 +107,7 @@ pub struct AdadeltaState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
+    pro: Prologue,
     rho: f32,
     one_minus_rho: f32,
     eps: f32,
@@ -120,10 +119,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], u: &mut [f32], 
     let n = p.len();
     let (g, v, u) = (&g[..n], &mut v[..n], &mut u[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
+        let d = c.pro.grad::<L2>(g[i], p[i]);
         let vi = addcmul(v[i] * c.rho, c.one_minus_rho, d, d);
         v[i] = vi;
         let std = (vi + c.eps).sqrt();
@@ -133,28 +129,20 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], u: &mut [f32], 
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], u: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, v, u, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], u: &mut [f32], c: Coeffs) => body);
 
 impl Adadelta {
-    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut AdadeltaState, lr: f64, dispatch: bool) {
+    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut AdadeltaState, lr: f64, path: CpuPath) {
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: self.weight_decay as f32,
+            pro: Prologue::new(self.maximize, WeightDecay::l2(self.weight_decay), lr),
             rho: self.rho as f32,
             one_minus_rho: (1.0 - self.rho) as f32,
             eps: self.eps as f32,
             neg_lr: (-lr) as f32,
         };
-        let l2 = self.weight_decay != 0.0;
+        let l2 = c.pro.l2();
         let (v, u) = (&mut st.square_avg, &mut st.acc_delta);
-        if dispatch {
-            dispatch_flags!(kernel [] [l2] (p, g, v, u, c));
-        } else {
-            dispatch_flags!(body [] [l2] (p, g, v, u, c));
-        }
+        dispatch_flags!(kernel [] [l2] (path, p, g, v, u, c));
     }
 }
 
@@ -174,22 +162,23 @@ impl UpdateRule for Adadelta {
         check_len(Self::NAME, "acc_delta", &state.acc_delta, n)
     }
 
-    fn apply(
+    fn apply_on(
         &self,
+        path: CpuPath,
         params: &mut [f32],
         grads: &[f32],
         state: &mut AdadeltaState,
         _step: u64,
         lr: f64,
     ) {
-        self.step_impl(params, grads, state, lr, true);
+        self.step_impl(params, grads, state, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -237,20 +226,5 @@ mod tests {
             }
         }
         assert_close(&got, &p, 2e-5);
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for hp in [
-            AdadeltaConfig::default(),
-            AdadeltaConfig {
-                weight_decay: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-        ] {
-            let rule = hp.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, _t, lr| r.step_impl(p, g, s, lr, false));
-        }
     }
 }

@@ -1,12 +1,12 @@
 //! Adagrad (Duchi, Hazan & Singer, 2011) — `torch.optim.Adagrad`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, step_f64};
+use crate::ops::{Prologue, WeightDecay, addcdiv, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Adagrad`], with torch's keyword names; defaults match
 /// `torch.optim.Adagrad` (`lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
@@ -118,8 +118,7 @@ pub struct AdagradState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
+    pro: Prologue,
     eps: f32,
     neg_clr: f32,
 }
@@ -129,10 +128,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) {
     let n = p.len();
     let (g, s) = (&g[..n], &mut s[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
+        let d = c.pro.grad::<L2>(g[i], p[i]);
         let si = addcmul(s[i], 1.0, d, d);
         s[i] = si;
         let std = si.sqrt() + c.eps;
@@ -140,10 +136,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) {
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, s, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], s: &mut [f32], c: Coeffs) => body);
 
 impl Adagrad {
     fn step_impl(
@@ -153,23 +146,17 @@ impl Adagrad {
         st: &mut AdagradState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let t = step_f64(step);
         let clr = lr / (1.0 + (t - 1.0) * self.lr_decay);
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: self.weight_decay as f32,
+            pro: Prologue::new(self.maximize, WeightDecay::l2(self.weight_decay), lr),
             eps: self.eps as f32,
             neg_clr: (-clr) as f32,
         };
-        let l2 = self.weight_decay != 0.0;
-        let s = &mut st.sum;
-        if dispatch {
-            dispatch_flags!(kernel [] [l2] (p, g, s, c));
-        } else {
-            dispatch_flags!(body [] [l2] (p, g, s, c));
-        }
+        let l2 = c.pro.l2();
+        dispatch_flags!(kernel [] [l2] (path, p, g, &mut st.sum, c));
     }
 }
 
@@ -187,22 +174,23 @@ impl UpdateRule for Adagrad {
         check_len(Self::NAME, "sum", &state.sum, n)
     }
 
-    fn apply(
+    fn apply_on(
         &self,
+        path: CpuPath,
         params: &mut [f32],
         grads: &[f32],
         state: &mut AdagradState,
         step: u64,
         lr: f64,
     ) {
-        self.step_impl(params, grads, state, step, lr, true);
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -261,24 +249,5 @@ mod tests {
             }
         }
         assert_close(&got, &p, 2e-5);
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for hp in [
-            AdagradConfig::default(),
-            AdagradConfig {
-                weight_decay: 0.1,
-                lr_decay: 0.1,
-                initial_accumulator_value: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-        ] {
-            let rule = hp.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
-        }
     }
 }

@@ -1,12 +1,13 @@
 //! Adam (Kingma & Ba, 2015) with optional AMSGrad — `torch.optim.Adam`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, maximum, step_f64};
+pub use crate::ops::WeightDecay;
+use crate::ops::{Lerp, Prologue, addcdiv, addcmul, dispatch_flags, maximum, step_f64};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Adam`], with torch's keyword names; defaults match `torch.optim.Adam`
 /// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False`).
@@ -97,17 +98,6 @@ impl AdamConfig {
     }
 }
 
-/// How weight decay λ enters an update.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum WeightDecay {
-    /// No weight decay.
-    None,
-    /// L2 penalty: `g ← g + λ θ` before the moments (torch's `weight_decay` in Adam, SGD, ...).
-    L2(f64),
-    /// Decoupled (Loshchilov & Hutter, 2019): `θ ← θ (1 − γ λ)` before the update (AdamW).
-    Decoupled(f64),
-}
-
 /// Adam as `torch.optim.Adam` (`_single_tensor_adam`); AdamW is the same rule with
 /// [`WeightDecay::Decoupled`]. One step t (1 for the first):
 ///
@@ -153,9 +143,7 @@ pub struct AdamState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
-    decay: f32,
+    pro: Prologue,
     lerp1: Lerp,
     beta2: f32,
     one_minus_beta2: f32,
@@ -169,11 +157,8 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], 
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
-        let pi = p[i] * c.decay;
+        let d = c.pro.grad::<L2>(g[i], p[i]);
+        let pi = c.pro.decayed(p[i]);
         let mi = c.lerp1.apply(m[i], d);
         let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
         m[i] = mi;
@@ -195,11 +180,8 @@ fn body_ams<const L2: bool>(
     let n = p.len();
     let (g, m, v, vmax) = (&g[..n], &mut m[..n], &mut v[..n], &mut vmax[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
-        let pi = p[i] * c.decay;
+        let d = c.pro.grad::<L2>(g[i], p[i]);
+        let pi = c.pro.decayed(p[i]);
         let mi = c.lerp1.apply(m[i], d);
         let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
         let vm = maximum(vmax[i], vi);
@@ -211,22 +193,18 @@ fn body_ams<const L2: bool>(
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, m, v, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) => body);
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel_ams<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    vmax: &mut [f32],
-    c: Coeffs,
-) {
-    body_ams::<L2>(p, g, m, v, vmax, c);
-}
+kernel!(
+    fn kernel_ams<const L2: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        vmax: &mut [f32],
+        c: Coeffs,
+    ) => body_ams
+);
 
 impl Adam {
     fn coeffs(&self, step: u64, lr: f64) -> Coeffs {
@@ -235,15 +213,8 @@ impl Adam {
         let bias_correction1 = 1.0 - beta1.powf(t);
         let bias_correction2 = 1.0 - beta2.powf(t);
         let step_size = lr / bias_correction1;
-        let (weight_decay, decay) = match self.weight_decay {
-            WeightDecay::None => (0.0, 1.0),
-            WeightDecay::L2(wd) => (wd, 1.0),
-            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
-        };
         Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: weight_decay as f32,
-            decay: decay as f32,
+            pro: Prologue::new(self.maximize, self.weight_decay, lr),
             lerp1: Lerp::new(1.0 - beta1),
             beta2: beta2 as f32,
             one_minus_beta2: (1.0 - beta2) as f32,
@@ -260,16 +231,15 @@ impl Adam {
         st: &mut AdamState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let c = self.coeffs(step, lr);
-        let l2 = matches!(self.weight_decay, WeightDecay::L2(_));
+        let l2 = c.pro.l2();
         let (m, v, vmax) = (&mut st.exp_avg, &mut st.exp_avg_sq, &mut st.max_exp_avg_sq);
-        match (self.amsgrad, dispatch) {
-            (false, true) => dispatch_flags!(kernel [] [l2] (p, g, m, v, c)),
-            (false, false) => dispatch_flags!(body [] [l2] (p, g, m, v, c)),
-            (true, true) => dispatch_flags!(kernel_ams [] [l2] (p, g, m, v, vmax, c)),
-            (true, false) => dispatch_flags!(body_ams [] [l2] (p, g, m, v, vmax, c)),
+        if self.amsgrad {
+            dispatch_flags!(kernel_ams [] [l2] (path, p, g, m, v, vmax, c));
+        } else {
+            dispatch_flags!(kernel [] [l2] (path, p, g, m, v, c));
         }
     }
 
@@ -310,15 +280,23 @@ impl UpdateRule for Adam {
         self.check(Self::NAME, state, n)
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut AdamState, step: u64, lr: f64) {
-        self.step_impl(params, grads, state, step, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut AdamState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     /// Textbook Adam/AdamW in f64 (Kingma & Ba, Algorithm 1, with torch's ε placement).
     fn reference(
@@ -424,29 +402,5 @@ mod tests {
             crate::AdamWConfig::default().weight_decay.to_bits(),
             0.01f64.to_bits()
         );
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for hp in [
-            AdamConfig::default(),
-            AdamConfig {
-                amsgrad: true,
-                weight_decay: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-            AdamConfig {
-                betas: [0.6, 0.9],
-                ..Default::default()
-            },
-        ] {
-            let rule = hp.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
-        }
-        let w = crate::AdamWConfig::default().build().unwrap();
-        assert_dispatch_identical(&w, |r, p, g, s, t, lr| r.0.step_impl(p, g, s, t, lr, false));
     }
 }

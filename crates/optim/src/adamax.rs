@@ -1,12 +1,12 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with the infinity norm — `torch.optim.Adamax`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{Lerp, add_alpha, addcdiv, dispatch_flags, grad_sign, maximum, step_f64};
+use crate::ops::{Lerp, Prologue, WeightDecay, addcdiv, dispatch_flags, maximum, step_f64};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Adamax`], with torch's keyword names; defaults match
 /// `torch.optim.Adamax` (`lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
@@ -111,8 +111,7 @@ pub struct AdamaxState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
+    pro: Prologue,
     lerp1: Lerp,
     beta2: f32,
     eps: f32,
@@ -124,10 +123,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], u: &mut [f32], 
     let n = p.len();
     let (g, m, u) = (&g[..n], &mut m[..n], &mut u[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
+        let d = c.pro.grad::<L2>(g[i], p[i]);
         let mi = c.lerp1.apply(m[i], d);
         let ui = maximum(u[i] * c.beta2, d.abs() + c.eps);
         m[i] = mi;
@@ -136,10 +132,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], u: &mut [f32], 
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], u: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, m, u, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], u: &mut [f32], c: Coeffs) => body);
 
 impl Adamax {
     fn step_impl(
@@ -149,26 +142,21 @@ impl Adamax {
         st: &mut AdamaxState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let [beta1, beta2] = self.betas;
         let bias_correction = 1.0 - beta1.powf(step_f64(step));
         let clr = lr / bias_correction;
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: self.weight_decay as f32,
+            pro: Prologue::new(self.maximize, WeightDecay::l2(self.weight_decay), lr),
             lerp1: Lerp::new(1.0 - beta1),
             beta2: beta2 as f32,
             eps: self.eps as f32,
             neg_clr: (-clr) as f32,
         };
-        let l2 = self.weight_decay != 0.0;
+        let l2 = c.pro.l2();
         let (m, u) = (&mut st.exp_avg, &mut st.exp_inf);
-        if dispatch {
-            dispatch_flags!(kernel [] [l2] (p, g, m, u, c));
-        } else {
-            dispatch_flags!(body [] [l2] (p, g, m, u, c));
-        }
+        dispatch_flags!(kernel [] [l2] (path, p, g, m, u, c));
     }
 }
 
@@ -188,22 +176,23 @@ impl UpdateRule for Adamax {
         check_len(Self::NAME, "exp_inf", &state.exp_inf, n)
     }
 
-    fn apply(
+    fn apply_on(
         &self,
+        path: CpuPath,
         params: &mut [f32],
         grads: &[f32],
         state: &mut AdamaxState,
         step: u64,
         lr: f64,
     ) {
-        self.step_impl(params, grads, state, step, lr, true);
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -261,22 +250,5 @@ mod tests {
             }
         }
         assert_close(&got, &p, 2e-5);
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for cfg in [
-            AdamaxConfig::default(),
-            AdamaxConfig {
-                weight_decay: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-        ] {
-            let rule = cfg.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
-        }
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adam::{ADAM_HPARAMS, Adam, AdamState, WeightDecay, check_adam};
 use crate::hparam::Hparam;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`AdamW`], with torch's keyword names; defaults match `torch.optim.AdamW`
 /// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False`).
@@ -81,7 +81,15 @@ impl UpdateRule for AdamW {
         self.0.check(Self::NAME, state, n)
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut AdamState, step: u64, lr: f64) {
-        self.0.step_impl(params, grads, state, step, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut AdamState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.0.step_impl(params, grads, state, step, lr, path);
     }
 }

@@ -46,6 +46,9 @@ pub enum OptimError {
     /// A required key is missing.
     #[error("{context}: missing required key `{key}`")]
     MissingKey { context: String, key: &'static str },
+    /// A step was asked to run on a CPU path ([`crate::CpuPath`]) this CPU does not have.
+    #[error("this CPU cannot run the {path} kernels")]
+    CpuPathUnavailable { path: &'static str },
     /// Saved optimizer state that does not fit this optimizer.
     #[error("invalid {optimizer} state: {reason}")]
     InvalidState {

@@ -1,12 +1,12 @@
 //! Lion (Chen et al., 2023): sign of an interpolated momentum, decoupled weight decay.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{add_alpha, sign};
+use crate::ops::{Prologue, WeightDecay, add_alpha, sign};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Lion`]; names and defaults follow lucidrains' `lion-pytorch`
 /// (`lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0`), torch has no Lion.
@@ -92,7 +92,7 @@ pub struct LionState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    decay: f32,
+    pro: Prologue,
     beta1: f32,
     one_minus_beta1: f32,
     beta2: f32,
@@ -105,34 +105,27 @@ fn body(p: &mut [f32], g: &[f32], m: &mut [f32], c: Coeffs) {
     let n = p.len();
     let (g, m) = (&g[..n], &mut m[..n]);
     for i in 0..n {
-        let pi = p[i] * c.decay;
+        let pi = c.pro.decayed(p[i]);
         let update = sign(add_alpha(m[i] * c.beta1, g[i], c.one_minus_beta1));
         p[i] = add_alpha(pi, update, c.neg_lr);
         m[i] = add_alpha(m[i] * c.beta2, g[i], c.one_minus_beta2);
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel(p: &mut [f32], g: &[f32], m: &mut [f32], c: Coeffs) {
-    body(p, g, m, c);
-}
+kernel!(fn kernel(p: &mut [f32], g: &[f32], m: &mut [f32], c: Coeffs) => body);
 
 impl Lion {
-    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut LionState, lr: f64, dispatch: bool) {
+    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut LionState, lr: f64, path: CpuPath) {
         let [beta1, beta2] = self.betas;
         let c = Coeffs {
-            decay: (1.0 - lr * self.weight_decay) as f32,
+            pro: Prologue::new(false, WeightDecay::Decoupled(self.weight_decay), lr),
             beta1: beta1 as f32,
             one_minus_beta1: (1.0 - beta1) as f32,
             beta2: beta2 as f32,
             one_minus_beta2: (1.0 - beta2) as f32,
             neg_lr: (-lr) as f32,
         };
-        if dispatch {
-            kernel(p, g, &mut st.exp_avg, c);
-        } else {
-            body(p, g, &mut st.exp_avg, c);
-        }
+        kernel(path, p, g, &mut st.exp_avg, c);
     }
 }
 
@@ -150,15 +143,23 @@ impl UpdateRule for Lion {
         check_len(Self::NAME, "exp_avg", &state.exp_avg, n)
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut LionState, _step: u64, lr: f64) {
-        self.step_impl(params, grads, state, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut LionState,
+        _step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_lion_pytorch() {
@@ -215,16 +216,5 @@ mod tests {
             }
         }
         assert_close(&got, &p, 1e-5);
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        let rule = LionConfig {
-            weight_decay: 0.1,
-            ..Default::default()
-        }
-        .build()
-        .unwrap();
-        assert_dispatch_identical(&rule, |r, p, g, s, _t, lr| r.step_impl(p, g, s, lr, false));
     }
 }

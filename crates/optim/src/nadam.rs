@@ -1,13 +1,12 @@
 //! NAdam (Dozat, 2016): Adam with Nesterov momentum — `torch.optim.NAdam`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::WeightDecay;
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign, step_f64};
+use crate::ops::{Lerp, Prologue, WeightDecay, addcdiv, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`NAdam`], with torch's keyword names; defaults match `torch.optim.NAdam`
 /// (`lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
@@ -88,11 +87,10 @@ impl NAdamConfig {
         Ok(NAdam {
             betas: self.betas,
             eps: self.eps,
-            weight_decay: match (self.weight_decay, self.decoupled_weight_decay) {
-                (0.0, _) => WeightDecay::None,
-                (wd, false) => WeightDecay::L2(wd),
-                (wd, true) => WeightDecay::Decoupled(wd),
-            },
+            weight_decay: WeightDecay::l2_or_decoupled(
+                self.weight_decay,
+                self.decoupled_weight_decay,
+            ),
             momentum_decay: self.momentum_decay,
             maximize: self.maximize,
         })
@@ -143,9 +141,7 @@ pub struct NAdamState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
-    decay: f32,
+    pro: Prologue,
     lerp1: Lerp,
     beta2: f32,
     one_minus_beta2: f32,
@@ -160,11 +156,8 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], 
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
-        let mut d = g[i] * c.sign;
-        if L2 {
-            d = add_alpha(d, p[i], c.weight_decay);
-        }
-        let pi = p[i] * c.decay;
+        let d = c.pro.grad::<L2>(g[i], p[i]);
+        let pi = c.pro.decayed(p[i]);
         let mi = c.lerp1.apply(m[i], d);
         let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
         m[i] = mi;
@@ -175,10 +168,7 @@ fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], 
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, m, v, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) => body);
 
 impl NAdam {
     fn step_impl(
@@ -188,7 +178,7 @@ impl NAdam {
         st: &mut NAdamState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let [beta1, beta2] = self.betas;
         let t = step_f64(step);
@@ -198,15 +188,8 @@ impl NAdam {
         st.mu_product *= mu as f32;
         let mu_product = f64::from(st.mu_product);
         let mu_product_next = mu_product * mu_next;
-        let (weight_decay, decay) = match self.weight_decay {
-            WeightDecay::None => (0.0, 1.0),
-            WeightDecay::L2(wd) => (wd, 1.0),
-            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
-        };
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: weight_decay as f32,
-            decay: decay as f32,
+            pro: Prologue::new(self.maximize, self.weight_decay, lr),
             lerp1: Lerp::new(1.0 - beta1),
             beta2: beta2 as f32,
             one_minus_beta2: (1.0 - beta2) as f32,
@@ -215,13 +198,9 @@ impl NAdam {
             grad_coeff: (-lr * (1.0 - mu) / (1.0 - mu_product)) as f32,
             avg_coeff: ((-lr * mu_next) / (1.0 - mu_product_next)) as f32,
         };
-        let l2 = matches!(self.weight_decay, WeightDecay::L2(_));
+        let l2 = c.pro.l2();
         let (m, v) = (&mut st.exp_avg, &mut st.exp_avg_sq);
-        if dispatch {
-            dispatch_flags!(kernel [] [l2] (p, g, m, v, c));
-        } else {
-            dispatch_flags!(body [] [l2] (p, g, m, v, c));
-        }
+        dispatch_flags!(kernel [] [l2] (path, p, g, m, v, c));
     }
 }
 
@@ -242,15 +221,23 @@ impl UpdateRule for NAdam {
         check_len(Self::NAME, "exp_avg_sq", &state.exp_avg_sq, n)
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut NAdamState, step: u64, lr: f64) {
-        self.step_impl(params, grads, state, step, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut NAdamState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -337,20 +324,5 @@ mod tests {
         rule.apply(&mut p, &g, &mut st, 1, 1e-3);
         let mu1 = 0.9 * (1.0 - 0.5 * 0.96f64.powf(0.004));
         assert_eq!(st.mu_product.to_bits(), (mu1 as f32).to_bits());
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for (wd, decoupled) in [(0.0, false), (0.1, false), (0.1, true)] {
-            let cfg = NAdamConfig {
-                weight_decay: wd,
-                decoupled_weight_decay: decoupled,
-                ..Default::default()
-            };
-            let rule = cfg.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
-        }
     }
 }

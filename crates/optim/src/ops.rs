@@ -87,10 +87,94 @@ pub(crate) fn sign(x: f32) -> f32 {
     }
 }
 
-/// `-1.0` for `maximize` (torch negates the gradient first), else `1.0`; the product is exact.
-#[inline(always)]
-pub(crate) fn grad_sign(maximize: bool) -> f32 {
-    if maximize { -1.0 } else { 1.0 }
+/// How weight decay λ enters an update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightDecay {
+    /// No weight decay.
+    None,
+    /// L2 penalty: `g ← g + λ θ` before the moments (torch's `weight_decay` in Adam, SGD, ...).
+    L2(f64),
+    /// Decoupled (Loshchilov & Hutter, 2019): `θ ← θ (1 − γ λ)` before the update (AdamW).
+    Decoupled(f64),
+}
+
+impl WeightDecay {
+    /// `L2(λ)`, or `None` for λ = 0 (torch skips the addition then).
+    pub fn l2(lambda: f64) -> Self {
+        if lambda == 0.0 {
+            WeightDecay::None
+        } else {
+            WeightDecay::L2(lambda)
+        }
+    }
+
+    /// `L2(λ)` or `Decoupled(λ)` as `decoupled` says, `None` for λ = 0.
+    pub fn l2_or_decoupled(lambda: f64, decoupled: bool) -> Self {
+        match (lambda == 0.0, decoupled) {
+            (true, _) => WeightDecay::None,
+            (false, false) => WeightDecay::L2(lambda),
+            (false, true) => WeightDecay::Decoupled(lambda),
+        }
+    }
+}
+
+/// The start of every rule's element loop, shared by all of them: torch's
+///
+/// ```text
+/// g ← −∇f if maximize else ∇f        grad = -grad if maximize
+/// g ← g + λ θ            (L2)        grad = grad.add(param, alpha=weight_decay)
+/// θ ← θ (1 − γ λ)        (decoupled) param.mul_(1 - lr * weight_decay)
+/// ```
+///
+/// The factors are prepared once per step (the decoupled factor in f64, then rounded to f32 as
+/// torch's Python float is); the element functions are exact (`g · ±1`) or one rounding
+/// (`fma(θ, λ, g)`, `θ · (1 − γλ)`), as torch's kernels round them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prologue {
+    sign: f32,
+    weight_decay: f32,
+    decay: f32,
+    l2: bool,
+}
+
+impl Prologue {
+    /// The prologue of a step with learning rate `lr`.
+    pub(crate) fn new(maximize: bool, weight_decay: WeightDecay, lr: f64) -> Self {
+        let (l2, decay) = match weight_decay {
+            WeightDecay::None => (0.0, 1.0),
+            WeightDecay::L2(wd) => (wd, 1.0),
+            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
+        };
+        Self {
+            sign: if maximize { -1.0 } else { 1.0 },
+            weight_decay: l2 as f32,
+            decay: decay as f32,
+            l2: matches!(weight_decay, WeightDecay::L2(_)),
+        }
+    }
+
+    /// Whether the L2 term is added: the `L2` flag of [`Self::grad`], resolved outside the loop.
+    pub(crate) fn l2(self) -> bool {
+        self.l2
+    }
+
+    /// The gradient the rule works with: negated for `maximize`, plus `λ θ` when `L2`
+    /// (pass [`Self::l2`]).
+    #[inline(always)]
+    pub(crate) fn grad<const L2: bool>(self, g: f32, p: f32) -> f32 {
+        let d = g * self.sign;
+        if L2 {
+            add_alpha(d, p, self.weight_decay)
+        } else {
+            d
+        }
+    }
+
+    /// The parameter after decoupled weight decay, `θ (1 − γ λ)` (`θ · 1`, exact, otherwise).
+    #[inline(always)]
+    pub(crate) fn decayed(self, p: f32) -> f32 {
+        p * self.decay
+    }
 }
 
 /// torch's `state['step']` is a float32 tensor; `_get_value(step)` turns it into a Python float.

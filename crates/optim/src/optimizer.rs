@@ -2,7 +2,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::OptimError;
+use crate::{CpuPath, OptimError};
 
 /// An update rule: immutable configuration plus a step over flat buffers.
 ///
@@ -21,9 +21,31 @@ pub trait UpdateRule: Clone + std::fmt::Debug + Send + Sync {
     /// Checks that `state` fits `n` parameters (after deserialising it).
     fn check_state(&self, state: &Self::State, n: usize) -> Result<(), OptimError>;
 
-    /// One update, in place. `step` is torch's `state['step']` after its increment (1 for the
-    /// first update); `lr` is the learning rate of this step. Lengths were checked by the caller.
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut Self::State, step: u64, lr: f64);
+    /// One update, in place, with the kernels compiled for `path` (which the caller checked the
+    /// CPU supports). `step` is torch's `state['step']` after its increment (1 for the first
+    /// update); `lr` is the learning rate of this step. Lengths were checked by the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut Self::State,
+        step: u64,
+        lr: f64,
+    );
+
+    /// One update on the fastest path this CPU has ([`CpuPath::detected`]).
+    fn apply(
+        &self,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut Self::State,
+        step: u64,
+        lr: f64,
+    ) {
+        self.apply_on(CpuPath::detected(), params, grads, state, step, lr);
+    }
 }
 
 /// Owns a rule, its state and the step counter.
@@ -67,6 +89,21 @@ impl<R: UpdateRule> Optimizer<R> {
 
     /// One update of `params` from `grads` with learning rate `lr`.
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) -> Result<(), OptimError> {
+        self.step_on(CpuPath::detected(), params, grads, lr)
+    }
+
+    /// [`Self::step`] with the kernels of `path`; an error if this CPU does not have it. Every
+    /// path gives the same bits (this is how the tests check that).
+    pub fn step_on(
+        &mut self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        lr: f64,
+    ) -> Result<(), OptimError> {
+        if !path.is_supported() {
+            return Err(OptimError::CpuPathUnavailable { path: path.name() });
+        }
         if params.len() != self.len {
             return Err(OptimError::LengthMismatch {
                 what: "params",
@@ -83,7 +120,7 @@ impl<R: UpdateRule> Optimizer<R> {
         }
         self.step += 1;
         self.rule
-            .apply(params, grads, &mut self.state, self.step, lr);
+            .apply_on(path, params, grads, &mut self.state, self.step, lr);
         Ok(())
     }
 
@@ -120,6 +157,14 @@ pub trait DynOptimizer: Send + std::fmt::Debug {
     fn steps_taken(&self) -> u64;
     /// One update (see [`Optimizer::step`]).
     fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) -> Result<(), OptimError>;
+    /// One update with the kernels of `path` (see [`Optimizer::step_on`]).
+    fn step_on(
+        &mut self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        lr: f64,
+    ) -> Result<(), OptimError>;
     /// The state (step counter and buffers) as JSON.
     fn save_state(&self) -> serde_json::Value;
     /// Restores state saved by [`DynOptimizer::save_state`] of the same optimizer.
@@ -135,6 +180,15 @@ impl<R: UpdateRule + 'static> DynOptimizer for Optimizer<R> {
     }
     fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) -> Result<(), OptimError> {
         Optimizer::step(self, params, grads, lr)
+    }
+    fn step_on(
+        &mut self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        lr: f64,
+    ) -> Result<(), OptimError> {
+        Optimizer::step_on(self, path, params, grads, lr)
     }
     fn save_state(&self) -> serde_json::Value {
         serde_json::to_value(self.snapshot()).expect("optimizer state serialises to JSON")

@@ -1,13 +1,12 @@
 //! RAdam (Liu et al., 2020): Adam with a rectified adaptive learning rate — `torch.optim.RAdam`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::WeightDecay;
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{Lerp, add_alpha, addcmul, dispatch_flags, grad_sign, step_f64};
+use crate::ops::{Lerp, Prologue, WeightDecay, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`RAdam`], with torch's keyword names; defaults match `torch.optim.RAdam`
 /// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
@@ -78,11 +77,10 @@ impl RAdamConfig {
         Ok(RAdam {
             betas: self.betas,
             eps: self.eps,
-            weight_decay: match (self.weight_decay, self.decoupled_weight_decay) {
-                (0.0, _) => WeightDecay::None,
-                (wd, false) => WeightDecay::L2(wd),
-                (wd, true) => WeightDecay::Decoupled(wd),
-            },
+            weight_decay: WeightDecay::l2_or_decoupled(
+                self.weight_decay,
+                self.decoupled_weight_decay,
+            ),
             maximize: self.maximize,
         })
     }
@@ -126,9 +124,7 @@ pub struct RAdamState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
-    decay: f32,
+    pro: Prologue,
     lerp1: Lerp,
     beta2: f32,
     one_minus_beta2: f32,
@@ -142,11 +138,8 @@ struct Coeffs {
 /// Gradient, decayed parameter and the moments, shared by both branches.
 #[inline(always)]
 fn moments<const L2: bool>(p: f32, g: f32, m: f32, v: f32, c: &Coeffs) -> (f32, f32, f32) {
-    let mut d = g * c.sign;
-    if L2 {
-        d = add_alpha(d, p, c.weight_decay);
-    }
-    let pi = p * c.decay;
+    let d = c.pro.grad::<L2>(g, p);
+    let pi = c.pro.decayed(p);
     (
         pi,
         c.lerp1.apply(m, d),
@@ -177,16 +170,15 @@ fn body<const L2: bool, const RECTIFY: bool>(
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool, const RECTIFY: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    c: Coeffs,
-) {
-    body::<L2, RECTIFY>(p, g, m, v, c);
-}
+kernel!(
+    fn kernel<const L2: bool, const RECTIFY: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        c: Coeffs,
+    ) => body
+);
 
 impl RAdam {
     fn step_impl(
@@ -196,7 +188,7 @@ impl RAdam {
         st: &mut RAdamState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let [beta1, beta2] = self.betas;
         let t = step_f64(step);
@@ -211,15 +203,8 @@ impl RAdam {
         } else {
             1.0
         };
-        let (weight_decay, decay) = match self.weight_decay {
-            WeightDecay::None => (0.0, 1.0),
-            WeightDecay::L2(wd) => (wd, 1.0),
-            WeightDecay::Decoupled(wd) => (0.0, 1.0 - lr * wd),
-        };
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: weight_decay as f32,
-            decay: decay as f32,
+            pro: Prologue::new(self.maximize, self.weight_decay, lr),
             lerp1: Lerp::new(1.0 - beta1),
             beta2: beta2 as f32,
             one_minus_beta2: (1.0 - beta2) as f32,
@@ -229,13 +214,9 @@ impl RAdam {
             bc2_sqrt: bias_correction2.powf(0.5) as f32,
             rect: rect as f32,
         };
-        let l2 = matches!(self.weight_decay, WeightDecay::L2(_));
+        let l2 = c.pro.l2();
         let (m, v) = (&mut st.exp_avg, &mut st.exp_avg_sq);
-        if dispatch {
-            dispatch_flags!(kernel [] [l2, rectify] (p, g, m, v, c));
-        } else {
-            dispatch_flags!(body [] [l2, rectify] (p, g, m, v, c));
-        }
+        dispatch_flags!(kernel [] [l2, rectify] (path, p, g, m, v, c));
     }
 }
 
@@ -255,15 +236,23 @@ impl UpdateRule for RAdam {
         check_len(Self::NAME, "exp_avg_sq", &state.exp_avg_sq, n)
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut RAdamState, step: u64, lr: f64) {
-        self.step_impl(params, grads, state, step, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut RAdamState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -339,31 +328,6 @@ mod tests {
                 "the test must reach the rectified phase"
             );
             assert_close(&got, &p, 2e-5);
-        }
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        // betas[1] = 0.9 reaches ρₜ > 5 within the four steps of the check.
-        for cfg in [
-            RAdamConfig::default(),
-            RAdamConfig {
-                betas: [0.9, 0.5],
-                weight_decay: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-            RAdamConfig {
-                betas: [0.9, 0.5],
-                weight_decay: 0.1,
-                decoupled_weight_decay: true,
-                ..Default::default()
-            },
-        ] {
-            let rule = cfg.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
         }
     }
 }

@@ -1,13 +1,13 @@
 //! RMSprop (Hinton, 2012), optionally centered (Graves, 2013) and with momentum —
 //! `torch.optim.RMSprop`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{Lerp, add_alpha, addcdiv, addcmul, dispatch_flags, grad_sign};
+use crate::ops::{Lerp, Prologue, WeightDecay, add_alpha, addcdiv, addcmul, dispatch_flags};
 use crate::optimizer::check_len;
-use crate::{OptimError, UpdateRule};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`RmsProp`], with torch's keyword names; defaults match
 /// `torch.optim.RMSprop` (`lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
@@ -139,8 +139,7 @@ pub struct RmsPropState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
+    pro: Prologue,
     alpha: f32,
     one_minus_alpha: f32,
     lerp: Lerp,
@@ -152,10 +151,7 @@ struct Coeffs {
 /// The gradient after maximize and weight decay, and the new square average.
 #[inline(always)]
 fn grad_and_square<const L2: bool>(p: f32, g: f32, v: f32, c: &Coeffs) -> (f32, f32) {
-    let mut d = g * c.sign;
-    if L2 {
-        d = add_alpha(d, p, c.weight_decay);
-    }
+    let d = c.pro.grad::<L2>(g, p);
     (d, addcmul(v * c.alpha, c.one_minus_alpha, d, d))
 }
 
@@ -234,50 +230,43 @@ fn body_centered_momentum<const L2: bool>(
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) {
-    body::<L2>(p, g, v, c);
-}
+kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) => body);
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel_momentum<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    b: &mut [f32],
-    c: Coeffs,
-) {
-    body_momentum::<L2>(p, g, v, b, c);
-}
+kernel!(
+    fn kernel_momentum<const L2: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        b: &mut [f32],
+        c: Coeffs,
+    ) => body_momentum
+);
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel_centered<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    ga: &mut [f32],
-    c: Coeffs,
-) {
-    body_centered::<L2>(p, g, v, ga, c);
-}
+kernel!(
+    fn kernel_centered<const L2: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        ga: &mut [f32],
+        c: Coeffs,
+    ) => body_centered
+);
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn kernel_centered_momentum<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    ga: &mut [f32],
-    b: &mut [f32],
-    c: Coeffs,
-) {
-    body_centered_momentum::<L2>(p, g, v, ga, b, c);
-}
+kernel!(
+    fn kernel_centered_momentum<const L2: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        ga: &mut [f32],
+        b: &mut [f32],
+        c: Coeffs,
+    ) => body_centered_momentum
+);
 
 impl RmsProp {
-    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut RmsPropState, lr: f64, dispatch: bool) {
+    fn step_impl(&self, p: &mut [f32], g: &[f32], st: &mut RmsPropState, lr: f64, path: CpuPath) {
         let c = Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: self.weight_decay as f32,
+            pro: Prologue::new(self.maximize, WeightDecay::l2(self.weight_decay), lr),
             alpha: self.alpha as f32,
             one_minus_alpha: (1.0 - self.alpha) as f32,
             lerp: Lerp::new(1.0 - self.alpha),
@@ -285,25 +274,19 @@ impl RmsProp {
             momentum: self.momentum as f32,
             neg_lr: (-lr) as f32,
         };
-        let l2 = self.weight_decay != 0.0;
+        let l2 = c.pro.l2();
         let momentum = self.momentum > 0.0;
         let RmsPropState {
             square_avg: v,
             momentum_buffer: b,
             grad_avg: ga,
         } = st;
-        match (self.centered, momentum, dispatch) {
-            (false, false, true) => dispatch_flags!(kernel [] [l2] (p, g, v, c)),
-            (false, false, false) => dispatch_flags!(body [] [l2] (p, g, v, c)),
-            (false, true, true) => dispatch_flags!(kernel_momentum [] [l2] (p, g, v, b, c)),
-            (false, true, false) => dispatch_flags!(body_momentum [] [l2] (p, g, v, b, c)),
-            (true, false, true) => dispatch_flags!(kernel_centered [] [l2] (p, g, v, ga, c)),
-            (true, false, false) => dispatch_flags!(body_centered [] [l2] (p, g, v, ga, c)),
-            (true, true, true) => {
-                dispatch_flags!(kernel_centered_momentum [] [l2] (p, g, v, ga, b, c));
-            }
-            (true, true, false) => {
-                dispatch_flags!(body_centered_momentum [] [l2] (p, g, v, ga, b, c));
+        match (self.centered, momentum) {
+            (false, false) => dispatch_flags!(kernel [] [l2] (path, p, g, v, c)),
+            (false, true) => dispatch_flags!(kernel_momentum [] [l2] (path, p, g, v, b, c)),
+            (true, false) => dispatch_flags!(kernel_centered [] [l2] (path, p, g, v, ga, c)),
+            (true, true) => {
+                dispatch_flags!(kernel_centered_momentum [] [l2] (path, p, g, v, ga, b, c));
             }
         }
     }
@@ -333,22 +316,23 @@ impl UpdateRule for RmsProp {
         )
     }
 
-    fn apply(
+    fn apply_on(
         &self,
+        path: CpuPath,
         params: &mut [f32],
         grads: &[f32],
         state: &mut RmsPropState,
         _step: u64,
         lr: f64,
     ) {
-        self.step_impl(params, grads, state, lr, true);
+        self.step_impl(params, grads, state, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, run, values};
+    use crate::testutil::{assert_close, run, values};
 
     #[test]
     fn defaults_match_torch() {
@@ -428,21 +412,6 @@ mod tests {
                 }
             }
             assert_close(&got, &p, 5e-5);
-        }
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for (centered, momentum) in [(false, 0.0), (false, 0.9), (true, 0.0), (true, 0.9)] {
-            let cfg = RmsPropConfig {
-                centered,
-                momentum,
-                weight_decay: 0.01,
-                maximize: centered,
-                ..Default::default()
-            };
-            let rule = cfg.build().unwrap();
-            assert_dispatch_identical(&rule, |r, p, g, s, _t, lr| r.step_impl(p, g, s, lr, false));
         }
     }
 }

@@ -1,11 +1,11 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum — `torch.optim.SGD`.
 
-use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu::kernel;
 use crate::hparam::{self, Check, Hparam, Kind};
-use crate::ops::{add_alpha, dispatch_flags, grad_sign};
-use crate::{OptimError, UpdateRule};
+use crate::ops::{Prologue, WeightDecay, add_alpha, dispatch_flags};
+use crate::{CpuPath, OptimError, UpdateRule};
 
 /// Hyperparameters of [`Sgd`], with torch's keyword names; defaults match `torch.optim.SGD`
 /// (torch ≥ 2.2: `lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
@@ -159,8 +159,7 @@ pub struct SgdState {
 
 #[derive(Clone, Copy)]
 struct Coeffs {
-    sign: f32,
-    weight_decay: f32,
+    pro: Prologue,
     neg_lr: f32,
     momentum: f32,
     one_minus_dampening: f32,
@@ -170,10 +169,7 @@ struct Coeffs {
 fn plain_body<const L2: bool>(p: &mut [f32], g: &[f32], c: Coeffs) {
     let g = &g[..p.len()];
     for (p, &g) in p.iter_mut().zip(g) {
-        let mut d = g * c.sign;
-        if L2 {
-            d = add_alpha(d, *p, c.weight_decay);
-        }
+        let d = c.pro.grad::<L2>(g, *p);
         *p = add_alpha(*p, d, c.neg_lr);
     }
 }
@@ -188,10 +184,7 @@ fn momentum_body<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
     let n = p.len();
     let (g, buf) = (&g[..n], &mut buf[..n]);
     for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-        let mut d = g * c.sign;
-        if L2 {
-            d = add_alpha(d, *p, c.weight_decay);
-        }
+        let d = c.pro.grad::<L2>(g, *p);
         let nb = if FIRST {
             d
         } else {
@@ -207,23 +200,20 @@ fn momentum_body<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn plain_kernel<const L2: bool>(p: &mut [f32], g: &[f32], c: Coeffs) {
-    plain_body::<L2>(p, g, c);
-}
+kernel!(fn plain_kernel<const L2: bool>(p: &mut [f32], g: &[f32], c: Coeffs) => plain_body);
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
-fn momentum_kernel<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    buf: &mut [f32],
-    c: Coeffs,
-) {
-    momentum_body::<L2, FIRST, NESTEROV>(p, g, buf, c);
-}
+kernel!(
+    fn momentum_kernel<const L2: bool, const FIRST: bool, const NESTEROV: bool>(
+        p: &mut [f32],
+        g: &[f32],
+        buf: &mut [f32],
+        c: Coeffs,
+    ) => momentum_body
+);
 
 impl Sgd {
     fn coeffs(&self, lr: f64) -> Coeffs {
+        let weight_decay = WeightDecay::l2(self.weight_decay);
         let (momentum, dampening) = match self.momentum {
             Momentum::None => (0.0, 0.0),
             Momentum::Classic {
@@ -233,8 +223,7 @@ impl Sgd {
             Momentum::Nesterov { momentum } => (momentum, 0.0),
         };
         Coeffs {
-            sign: grad_sign(self.maximize),
-            weight_decay: self.weight_decay as f32,
+            pro: Prologue::new(self.maximize, weight_decay, lr),
             neg_lr: (-lr) as f32,
             momentum: momentum as f32,
             one_minus_dampening: (1.0 - dampening) as f32,
@@ -248,24 +237,17 @@ impl Sgd {
         st: &mut SgdState,
         step: u64,
         lr: f64,
-        dispatch: bool,
+        path: CpuPath,
     ) {
         let c = self.coeffs(lr);
-        let l2 = self.weight_decay != 0.0;
+        let l2 = c.pro.l2();
         let first = step <= 1;
-        match (self.momentum, dispatch) {
-            (Momentum::None, true) => dispatch_flags!(plain_kernel [] [l2] (p, g, c)),
-            (Momentum::None, false) => dispatch_flags!(plain_body [] [l2] (p, g, c)),
-            (_, true) => {
-                let nesterov = matches!(self.momentum, Momentum::Nesterov { .. });
-                let b = &mut st.momentum_buffer;
-                dispatch_flags!(momentum_kernel [] [l2, first, nesterov] (p, g, b, c));
-            }
-            (_, false) => {
-                let nesterov = matches!(self.momentum, Momentum::Nesterov { .. });
-                let b = &mut st.momentum_buffer;
-                dispatch_flags!(momentum_body [] [l2, first, nesterov] (p, g, b, c));
-            }
+        if self.momentum == Momentum::None {
+            dispatch_flags!(plain_kernel [] [l2] (path, p, g, c));
+        } else {
+            let nesterov = matches!(self.momentum, Momentum::Nesterov { .. });
+            let b = &mut st.momentum_buffer;
+            dispatch_flags!(momentum_kernel [] [l2, first, nesterov] (path, p, g, b, c));
         }
     }
 }
@@ -294,15 +276,23 @@ impl UpdateRule for Sgd {
         )
     }
 
-    fn apply(&self, params: &mut [f32], grads: &[f32], state: &mut SgdState, step: u64, lr: f64) {
-        self.step_impl(params, grads, state, step, lr, true);
+    fn apply_on(
+        &self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut SgdState,
+        step: u64,
+        lr: f64,
+    ) {
+        self.step_impl(params, grads, state, step, lr, path);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, assert_dispatch_identical, invalid_name, run};
+    use crate::testutil::{assert_close, invalid_name, run};
 
     fn sgd(hp: SgdConfig) -> Sgd {
         hp.build().unwrap()
@@ -421,32 +411,5 @@ mod tests {
                 .momentum_buffer
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn dispatched_kernels_are_bit_identical_to_baseline() {
-        for hp in [
-            SgdConfig::default(),
-            SgdConfig {
-                weight_decay: 0.1,
-                maximize: true,
-                ..Default::default()
-            },
-            SgdConfig {
-                momentum: 0.9,
-                dampening: 0.2,
-                weight_decay: 0.01,
-                ..Default::default()
-            },
-            SgdConfig {
-                momentum: 0.9,
-                nesterov: true,
-                ..Default::default()
-            },
-        ] {
-            assert_dispatch_identical(&sgd(hp), |r, p, g, s, t, lr| {
-                r.step_impl(p, g, s, t, lr, false)
-            });
-        }
     }
 }

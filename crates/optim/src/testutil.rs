@@ -37,31 +37,6 @@ pub(crate) fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Runs `steps` updates on `n` (not a multiple of any vector width) elements through the
-/// run-time dispatched kernel (`apply`) and through `baseline` (the same body compiled for the
-/// baseline target), and asserts bit-identical parameters and state.
-pub(crate) fn assert_dispatch_identical<R: UpdateRule>(
-    rule: &R,
-    baseline: impl Fn(&R, &mut [f32], &[f32], &mut R::State, u64, f64),
-) {
-    let n = 1037;
-    let (mut pa, mut pb) = (values(n, 11, 2.0), values(n, 11, 2.0));
-    let (mut sa, mut sb) = (rule.init_state(n), rule.init_state(n));
-    for step in 1..=4u64 {
-        let g = values(n, 100 + step, 1.0);
-        let lr = 0.01 * step as f64;
-        rule.apply(&mut pa, &g, &mut sa, step, lr);
-        baseline(rule, &mut pb, &g, &mut sb, step, lr);
-        let bits = |p: &[f32]| p.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&pa), bits(&pb), "params differ at step {step}");
-        assert_eq!(
-            serde_json::to_value(&sa).unwrap(),
-            serde_json::to_value(&sb).unwrap(),
-            "state differs at step {step}"
-        );
-    }
-}
-
 /// The `InvalidHyperparameter` name of a validation error.
 pub(crate) fn invalid_name(e: crate::OptimError) -> &'static str {
     match e {
