@@ -3,52 +3,32 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Prologue, WeightDecay, add_alpha, addcmul, dispatch_flags};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Adadelta`], with torch's keyword names; defaults match
-/// `torch.optim.Adadelta` (`lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdadeltaConfig {
-    /// Learning rate γ scaling the delta (default 1.0).
-    pub lr: f64,
-    /// Decay rate ρ of both running averages (default 0.9).
-    pub rho: f64,
-    /// ε added inside both square roots (default 1e-6).
-    pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0).
-    pub weight_decay: f64,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for AdadeltaConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1.0,
-            rho: 0.9,
-            eps: 1e-6,
-            weight_decay: 0.0,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Adadelta`], with torch's keyword names and defaults
+    /// (`torch.optim.Adadelta`; pinned by the fixtures' `torch_defaults`).
+    pub struct AdadeltaConfig {
+        name: "adadelta",
+        torch: "Adadelta",
+        summary: "running averages of squared gradients and squared updates (Zeiler 2012)",
+        /// learning rate γ (scales the delta)
+        lr: Float = 1.0,
+        /// decay rate ρ of both running averages
+        rho: Float = 0.9,
+        /// ε added inside both square roots
+        eps: Float = 1e-6,
+        /// L2 penalty λ added to the gradient
+        weight_decay: Float = 0.0,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl AdadeltaConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "adadelta";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        Hparam::new("lr", Kind::Float, "learning rate (scales the delta)"),
-        Hparam::new("rho", Kind::Float, "decay rate of the running averages"),
-        Hparam::new("eps", Kind::Float, "term added inside the square roots"),
-        hparam::WEIGHT_DECAY_L2,
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr >= 0`, `0 <= rho <= 1`, `weight_decay >= 0`) and `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         let c = Check(Self::NAME);
@@ -179,20 +159,6 @@ impl UpdateRule for Adadelta {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            AdadeltaConfig::default(),
-            AdadeltaConfig {
-                lr: 1.0,
-                rho: 0.9,
-                eps: 1e-6,
-                weight_decay: 0.0,
-                maximize: false
-            }
-        );
-    }
 
     #[test]
     fn first_step_by_hand() {

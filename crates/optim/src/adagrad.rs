@@ -3,61 +3,34 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Prologue, WeightDecay, addcdiv, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Adagrad`], with torch's keyword names; defaults match
-/// `torch.optim.Adagrad` (`lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-/// eps=1e-10, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdagradConfig {
-    /// Learning rate γ (default 1e-2).
-    pub lr: f64,
-    /// Learning-rate decay η: step t uses `γ / (1 + (t − 1) η)` (default 0).
-    pub lr_decay: f64,
-    /// L2 penalty λ added to the gradient (default 0).
-    pub weight_decay: f64,
-    /// Initial value of the sum of squared gradients (default 0).
-    pub initial_accumulator_value: f64,
-    /// ε added to the denominator (default 1e-10).
-    pub eps: f64,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for AdagradConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-2,
-            lr_decay: 0.0,
-            weight_decay: 0.0,
-            initial_accumulator_value: 0.0,
-            eps: 1e-10,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Adagrad`], with torch's keyword names and defaults
+    /// (`torch.optim.Adagrad`; pinned by the fixtures' `torch_defaults`).
+    pub struct AdagradConfig {
+        name: "adagrad",
+        torch: "Adagrad",
+        summary: "per-coordinate step sizes from the sum of squared gradients (Duchi, Hazan & Singer 2011)",
+        /// learning rate γ
+        lr: Float = 1e-2,
+        /// learning-rate decay η: update t uses γ / (1 + (t − 1) η)
+        lr_decay: Float = 0.0,
+        /// L2 penalty λ added to the gradient
+        weight_decay: Float = 0.0,
+        /// initial value of the sum of squared gradients
+        initial_accumulator_value: Float = 0.0,
+        /// ε added to the denominator
+        eps: Float = 1e-10,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl AdagradConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "adagrad";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        Hparam::new("lr_decay", Kind::Float, "learning-rate decay"),
-        hparam::WEIGHT_DECAY_L2,
-        Hparam::new(
-            "initial_accumulator_value",
-            Kind::Float,
-            "initial sum of squared gradients",
-        ),
-        hparam::EPS_DENOMINATOR,
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr`, `lr_decay`, `weight_decay`, `initial_accumulator_value` >= 0) and
     /// `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
@@ -191,21 +164,6 @@ impl UpdateRule for Adagrad {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            AdagradConfig::default(),
-            AdagradConfig {
-                lr: 1e-2,
-                lr_decay: 0.0,
-                weight_decay: 0.0,
-                initial_accumulator_value: 0.0,
-                eps: 1e-10,
-                maximize: false
-            }
-        );
-    }
 
     #[test]
     fn two_steps_by_hand() {

@@ -3,57 +3,33 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 pub use crate::ops::WeightDecay;
 use crate::ops::{Lerp, Prologue, addcdiv, addcmul, dispatch_flags, maximum, step_f64};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Adam`], with torch's keyword names; defaults match `torch.optim.Adam`
-/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdamConfig {
-    /// Learning rate γ (default 1e-3).
-    pub lr: f64,
-    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    pub betas: [f64; 2],
-    /// ε added to the denominator (default 1e-8), outside the square root.
-    pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0; for decoupled decay use `adamw`).
-    pub weight_decay: f64,
-    /// AMSGrad variant (Reddi et al., 2018) (default false).
-    pub amsgrad: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for AdamConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Adam`], with torch's keyword names and defaults (`torch.optim.Adam`;
+    /// pinned by the fixtures' `torch_defaults`).
+    pub struct AdamConfig {
+        name: "adam",
+        torch: "Adam",
+        summary: "bias-corrected first and second moment estimates, optional AMSGrad (Kingma & Ba 2015; Reddi et al. 2018)",
+        /// learning rate γ
+        lr: Float = 1e-3,
+        /// decay rates (β₁, β₂) of the first and second moments
+        betas: Betas = [0.9, 0.999],
+        /// ε added to the denominator, outside the square root
+        eps: Float = 1e-8,
+        /// L2 penalty λ added to the gradient (decoupled decay: use adamw)
+        weight_decay: Float = 0.0,
+        /// AMSGrad (Reddi et al. 2018): normalise by the running maximum of v
+        amsgrad: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
-
-/// Hyperparameters shared by `adam` and `adamw`.
-pub(crate) const ADAM_HPARAMS: &[Hparam] = &[
-    hparam::LR,
-    hparam::BETAS_MOMENTS,
-    hparam::EPS_DENOMINATOR,
-    Hparam::new("weight_decay", Kind::Float, "weight decay"),
-    Hparam::new(
-        "amsgrad",
-        Kind::Bool,
-        "AMSGrad: normalise by the running maximum of v",
-    ),
-    hparam::MAXIMIZE,
-];
 
 /// torch's checks for Adam/AdamW (plus `eps > 0` and finiteness).
 pub(crate) fn check_adam(
@@ -71,11 +47,6 @@ pub(crate) fn check_adam(
 }
 
 impl AdamConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "adam";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = ADAM_HPARAMS;
-
     /// `lr >= 0`, `eps > 0`, betas in `[0, 1)`, `weight_decay >= 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         check_adam(Self::NAME, self.lr, self.betas, self.eps, self.weight_decay)
@@ -87,11 +58,7 @@ impl AdamConfig {
         Ok(Adam {
             betas: self.betas,
             eps: self.eps,
-            weight_decay: if self.weight_decay == 0.0 {
-                WeightDecay::None
-            } else {
-                WeightDecay::L2(self.weight_decay)
-            },
+            weight_decay: WeightDecay::l2(self.weight_decay),
             amsgrad: self.amsgrad,
             maximize: self.maximize,
         })
@@ -335,21 +302,6 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            AdamConfig::default(),
-            AdamConfig {
-                lr: 1e-3,
-                betas: [0.9, 0.999],
-                eps: 1e-8,
-                weight_decay: 0.0,
-                amsgrad: false,
-                maximize: false
-            }
-        );
-    }
-
-    #[test]
     fn first_step_by_hand() {
         // Step 1: m̂ = g, v̂ = g², so θ₁ = θ₀ − γ g / (|g| + ε) ≈ θ₀ − γ sign(g).
         let adam = AdamConfig::default().build().unwrap();
@@ -398,9 +350,5 @@ mod tests {
         };
         let got = run(cfg.build().unwrap(), &p0, &refs, 0.01);
         assert_close(&got, &reference(&p0, &grads, 0.01, 0.1, true, false), 2e-5);
-        assert_eq!(
-            crate::AdamWConfig::default().weight_decay.to_bits(),
-            0.01f64.to_bits()
-        );
     }
 }

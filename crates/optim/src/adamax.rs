@@ -3,57 +3,32 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Lerp, Prologue, WeightDecay, addcdiv, dispatch_flags, maximum, step_f64};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Adamax`], with torch's keyword names; defaults match
-/// `torch.optim.Adamax` (`lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-/// maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdamaxConfig {
-    /// Learning rate γ (default 2e-3).
-    pub lr: f64,
-    /// Decay rates (β₁, β₂) of the first moment and the infinity norm (default (0.9, 0.999)).
-    pub betas: [f64; 2],
-    /// ε added to |g| before the maximum (default 1e-8).
-    pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0).
-    pub weight_decay: f64,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for AdamaxConfig {
-    fn default() -> Self {
-        Self {
-            lr: 2e-3,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: 0.0,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Adamax`], with torch's keyword names and defaults
+    /// (`torch.optim.Adamax`; pinned by the fixtures' `torch_defaults`).
+    pub struct AdamaxConfig {
+        name: "adamax",
+        torch: "Adamax",
+        summary: "Adam with the infinity norm in place of the second moment (Kingma & Ba 2015, sec. 7.1)",
+        /// learning rate γ
+        lr: Float = 2e-3,
+        /// decay rates (β₁, β₂) of the first moment and the infinity norm
+        betas: Betas = [0.9, 0.999],
+        /// ε added to |g| before the maximum
+        eps: Float = 1e-8,
+        /// L2 penalty λ added to the gradient
+        weight_decay: Float = 0.0,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl AdamaxConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "adamax";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        Hparam::new(
-            "betas",
-            Kind::Betas,
-            "decay rates of the first moment and infinity norm",
-        ),
-        Hparam::new("eps", Kind::Float, "term added to |g| before the maximum"),
-        hparam::WEIGHT_DECAY_L2,
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`) and `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         let c = Check(Self::NAME);
@@ -193,20 +168,6 @@ impl UpdateRule for Adamax {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            AdamaxConfig::default(),
-            AdamaxConfig {
-                lr: 2e-3,
-                betas: [0.9, 0.999],
-                eps: 1e-8,
-                weight_decay: 0.0,
-                maximize: false
-            }
-        );
-    }
 
     #[test]
     fn first_step_by_hand() {

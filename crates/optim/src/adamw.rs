@@ -1,49 +1,32 @@
 //! AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay — `torch.optim.AdamW`.
 
-use serde::{Deserialize, Serialize};
-
-use crate::adam::{ADAM_HPARAMS, Adam, AdamState, WeightDecay, check_adam};
-use crate::hparam::Hparam;
+use crate::adam::{Adam, AdamState, WeightDecay, check_adam};
+use crate::hparam::optimizer_config;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`AdamW`], with torch's keyword names; defaults match `torch.optim.AdamW`
-/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdamWConfig {
-    /// Learning rate γ (default 1e-3).
-    pub lr: f64,
-    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    pub betas: [f64; 2],
-    /// ε added to the denominator (default 1e-8).
-    pub eps: f64,
-    /// Decoupled weight decay λ: `θ ← θ (1 − γ λ)` each step (default 1e-2).
-    pub weight_decay: f64,
-    /// AMSGrad variant (default false).
-    pub amsgrad: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for AdamWConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: 1e-2,
-            amsgrad: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`AdamW`], with torch's keyword names and defaults (`torch.optim.AdamW`;
+    /// pinned by the fixtures' `torch_defaults`).
+    pub struct AdamWConfig {
+        name: "adamw",
+        torch: "AdamW",
+        summary: "Adam with decoupled weight decay (Loshchilov & Hutter 2019)",
+        /// learning rate γ
+        lr: Float = 1e-3,
+        /// decay rates (β₁, β₂) of the first and second moments
+        betas: Betas = [0.9, 0.999],
+        /// ε added to the denominator, outside the square root
+        eps: Float = 1e-8,
+        /// decoupled weight decay λ: θ ← θ (1 − γ λ) each update
+        weight_decay: Float = 1e-2,
+        /// AMSGrad (Reddi et al. 2018): normalise by the running maximum of v
+        amsgrad: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl AdamWConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "adamw";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = ADAM_HPARAMS;
-
     /// `lr >= 0`, `eps > 0`, betas in `[0, 1)`, `weight_decay >= 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         check_adam(Self::NAME, self.lr, self.betas, self.eps, self.weight_decay)

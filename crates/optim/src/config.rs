@@ -1,19 +1,152 @@
 //! [`OptimizerConfig`]: any optimizer, from its YAML name and a JSON object of hyperparameters.
+//!
+//! The optimizers are listed once, in [`optimizers!`] below: the enum, [`OptimizerConfig::NAMES`],
+//! the registry [`OPTIMIZERS`] (names, torch classes, summaries and hyperparameter schemas, as
+//! `optbench list` shows them), construction by name and defaults all come from that list.
+//! Adding an optimizer is: its file (with [`crate::hparam::optimizer_config!`]), one line here,
+//! fixtures (see the README).
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::hparam::Hparam;
+use crate::hparam::{Hparam, check_keys};
 use crate::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, DynOptimizer, LionConfig,
     NAdamConfig, OptimError, Optimizer, RAdamConfig, RmsPropConfig, SgdConfig,
 };
 
-/// The configuration of one optimizer: which one, and all its hyperparameters (torch's names
-/// and defaults). Build the optimizer with [`OptimizerConfig::build`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum OptimizerConfig {
+/// An optimizer's registry entry: what `optbench list optimizers` and key checking need.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerInfo {
+    /// YAML name (`adam`).
+    pub name: &'static str,
+    /// The `torch.optim` class it matches (`Adam`), empty if torch has none.
+    pub torch: &'static str,
+    /// One line: what it is and the paper.
+    pub summary: &'static str,
+    /// Hyperparameters: torch's names, kinds, defaults and one-line docs.
+    pub hparams: &'static [Hparam],
+}
+
+/// Parses `hparams` as the config `C` (after [`check_keys`] on its schema).
+fn parse<C>(info: &OptimizerInfo, hparams: &Map<String, Value>) -> Result<C, OptimError>
+where
+    C: serde::de::DeserializeOwned,
+{
+    let context = format!("optimizer `{}`", info.name);
+    check_keys(&context, info.hparams, &[], hparams)?;
+    serde_json::from_value(Value::Object(hparams.clone())).map_err(|e| OptimError::WrongType {
+        context,
+        key: "hyperparameters".into(),
+        expected: "torch's hyperparameter types",
+        got: e.to_string(),
+    })
+}
+
+fn unknown_optimizer(name: &str) -> OptimError {
+    OptimError::UnknownName {
+        kind: "optimizer",
+        name: name.to_string(),
+        valid: OptimizerConfig::NAMES.join(", "),
+    }
+}
+
+/// The list of optimizers: `Variant(ConfigType)`, in the order of the README table. Each config
+/// type provides `INFO`, `NAME`, `lr`, `validate()` and `build()` (see `optimizer_config!`).
+macro_rules! optimizers {
+    ($($variant:ident($config:ident)),+ $(,)?) => {
+        /// The configuration of one optimizer: which one, and all its hyperparameters (torch's
+        /// names and defaults). Build the optimizer with [`OptimizerConfig::build`].
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum OptimizerConfig {
+            $($variant($config),)+
+        }
+
+        $(
+            impl From<$config> for OptimizerConfig {
+                fn from(c: $config) -> Self {
+                    OptimizerConfig::$variant(c)
+                }
+            }
+        )+
+
+        /// Every optimizer's registry entry, in the order of the README table.
+        pub const OPTIMIZERS: &[OptimizerInfo] = &[$($config::INFO),+];
+
+        impl OptimizerConfig {
+            /// YAML names, in the order of the README table.
+            pub const NAMES: &'static [&'static str] = &[$($config::NAME),+];
+
+            /// From a JSON object of hyperparameters with torch's keyword names (`lr`, `betas`
+            /// as a 2-element array, `momentum`, ...); missing keys take torch's defaults. An
+            /// unknown optimizer ([`OptimError::UnknownName`], with the closest name
+            /// suggested), an unknown key ([`OptimError::UnknownKey`], with the valid keys) or
+            /// a wrong type ([`OptimError::WrongType`]) is an error. Does not check ranges (see
+            /// [`Self::validate`]).
+            pub fn from_json(name: &str, hparams: &Map<String, Value>) -> Result<Self, OptimError> {
+                $(
+                    if name == $config::NAME {
+                        return parse::<$config>(&$config::INFO, hparams).map(Self::$variant);
+                    }
+                )+
+                Err(unknown_optimizer(name))
+            }
+
+            /// torch's defaults for the optimizer called `name` (for listings).
+            pub fn default_for(name: &str) -> Option<Self> {
+                $(
+                    if name == $config::NAME {
+                        return Some(Self::$variant($config::default()));
+                    }
+                )+
+                None
+            }
+
+            /// The registry entry of this optimizer.
+            pub fn info(&self) -> &'static OptimizerInfo {
+                match self {
+                    $(Self::$variant(_) => &$config::INFO,)+
+                }
+            }
+
+            /// Every hyperparameter with its value, defaults filled in, keys sorted (canonical).
+            pub fn to_json(&self) -> Map<String, Value> {
+                let value = match self {
+                    $(Self::$variant(c) => serde_json::to_value(c),)+
+                };
+                let Ok(Value::Object(map)) = value else {
+                    unreachable!("optimizer configs serialise to JSON objects")
+                };
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.into_iter().collect()
+            }
+
+            /// The base learning rate.
+            pub fn lr(&self) -> f64 {
+                match self {
+                    $(Self::$variant(c) => c.lr,)+
+                }
+            }
+
+            /// Range checks as torch does (and `eps <= 0` rejected), with typed errors naming
+            /// the parameter, the value and the allowed range.
+            pub fn validate(&self) -> Result<(), OptimError> {
+                match self {
+                    $(Self::$variant(c) => c.validate(),)+
+                }
+            }
+
+            /// Validates and builds the optimizer for `n` parameters.
+            pub fn build(&self, n: usize) -> Result<Box<dyn DynOptimizer>, OptimError> {
+                Ok(match self {
+                    $(Self::$variant(c) => Box::new(Optimizer::new(c.build()?, n)),)+
+                })
+            }
+        }
+    };
+}
+
+optimizers! {
     Sgd(SgdConfig),
     Adagrad(AdagradConfig),
     Adadelta(AdadeltaConfig),
@@ -26,253 +159,27 @@ pub enum OptimizerConfig {
     Lion(LionConfig),
 }
 
-/// What every per-optimizer config provides to [`OptimizerConfig`].
-trait Spec: Serialize + DeserializeOwned + Default + Into<OptimizerConfig> {
-    const NAME: &'static str;
-    const HPARAMS: &'static [Hparam];
-    const SUMMARY: &'static str;
-    fn check(&self) -> Result<(), OptimError>;
-    fn build_dyn(&self, n: usize) -> Result<Box<dyn DynOptimizer>, OptimError>;
-    fn base_lr(&self) -> f64;
-}
-
-macro_rules! spec {
-    ($variant:ident, $cfg:ty, $summary:expr) => {
-        impl Spec for $cfg {
-            const NAME: &'static str = <$cfg>::NAME;
-            const HPARAMS: &'static [Hparam] = <$cfg>::HPARAMS;
-            const SUMMARY: &'static str = $summary;
-            fn check(&self) -> Result<(), OptimError> {
-                self.validate()
-            }
-            fn build_dyn(&self, n: usize) -> Result<Box<dyn DynOptimizer>, OptimError> {
-                Ok(Box::new(Optimizer::new(self.build()?, n)))
-            }
-            fn base_lr(&self) -> f64 {
-                self.lr
-            }
-        }
-
-        impl From<$cfg> for OptimizerConfig {
-            fn from(c: $cfg) -> Self {
-                OptimizerConfig::$variant(c)
-            }
-        }
-    };
-}
-
-spec!(
-    Sgd,
-    SgdConfig,
-    "stochastic gradient descent with optional (Nesterov) momentum (Robbins & Monro 1951; Sutskever et al. 2013)"
-);
-spec!(
-    Adagrad,
-    AdagradConfig,
-    "per-coordinate step sizes from the sum of squared gradients (Duchi, Hazan & Singer 2011)"
-);
-spec!(
-    Adadelta,
-    AdadeltaConfig,
-    "running averages of squared gradients and squared updates (Zeiler 2012)"
-);
-spec!(
-    RmsProp,
-    RmsPropConfig,
-    "divide by a running RMS of the gradient, optionally centered, with momentum (Hinton 2012; Graves 2013)"
-);
-spec!(
-    Adam,
-    AdamConfig,
-    "bias-corrected first and second moment estimates, optional AMSGrad (Kingma & Ba 2015; Reddi et al. 2018)"
-);
-spec!(
-    AdamW,
-    AdamWConfig,
-    "Adam with decoupled weight decay (Loshchilov & Hutter 2019)"
-);
-spec!(
-    NAdam,
-    NAdamConfig,
-    "Adam with Nesterov momentum and a momentum schedule (Dozat 2016)"
-);
-spec!(
-    RAdam,
-    RAdamConfig,
-    "Adam with a rectified variance of the adaptive learning rate (Liu et al. 2020)"
-);
-spec!(
-    Adamax,
-    AdamaxConfig,
-    "Adam with the infinity norm in place of the second moment (Kingma & Ba 2015, sec. 7.1)"
-);
-spec!(
-    Lion,
-    LionConfig,
-    "sign of an interpolated momentum with decoupled weight decay (Chen et al. 2023)"
-);
-
-/// Runs `$body` with `$c` bound to the inner config of any variant.
-macro_rules! with_config {
-    ($self:expr, $c:ident => $body:expr) => {
-        match $self {
-            OptimizerConfig::Sgd($c) => $body,
-            OptimizerConfig::Adagrad($c) => $body,
-            OptimizerConfig::Adadelta($c) => $body,
-            OptimizerConfig::RmsProp($c) => $body,
-            OptimizerConfig::Adam($c) => $body,
-            OptimizerConfig::AdamW($c) => $body,
-            OptimizerConfig::NAdam($c) => $body,
-            OptimizerConfig::RAdam($c) => $body,
-            OptimizerConfig::Adamax($c) => $body,
-            OptimizerConfig::Lion($c) => $body,
-        }
-    };
-}
-
-/// Runs `$f::<Config>($args)` for the config type whose YAML name is `$name`.
-macro_rules! by_name {
-    ($name:expr, $f:ident ($($arg:expr),*), $none:expr) => {
-        match $name {
-            "sgd" => $f::<SgdConfig>($($arg),*),
-            "adagrad" => $f::<AdagradConfig>($($arg),*),
-            "adadelta" => $f::<AdadeltaConfig>($($arg),*),
-            "rmsprop" => $f::<RmsPropConfig>($($arg),*),
-            "adam" => $f::<AdamConfig>($($arg),*),
-            "adamw" => $f::<AdamWConfig>($($arg),*),
-            "nadam" => $f::<NAdamConfig>($($arg),*),
-            "radam" => $f::<RAdamConfig>($($arg),*),
-            "adamax" => $f::<AdamaxConfig>($($arg),*),
-            "lion" => $f::<LionConfig>($($arg),*),
-            _ => $none,
-        }
-    };
-}
-
-fn parse<C: Spec>(hparams: &Map<String, Value>) -> Result<OptimizerConfig, OptimError> {
-    let context = || format!("optimizer `{}`", C::NAME);
-    for (key, value) in hparams {
-        let Some(hp) = C::HPARAMS.iter().find(|h| h.name == key) else {
-            return Err(OptimError::UnknownKey {
-                context: context(),
-                key: key.clone(),
-                valid: hparam_list(C::HPARAMS),
-            });
-        };
-        if !hp.kind.accepts(value) {
-            return Err(OptimError::WrongType {
-                context: context(),
-                key: key.clone(),
-                expected: hp.kind.describe(),
-                got: value.to_string(),
-            });
-        }
-    }
-    let config: C = serde_json::from_value(Value::Object(hparams.clone())).map_err(|e| {
-        OptimError::WrongType {
-            context: context(),
-            key: "hyperparameters".into(),
-            expected: "torch's hyperparameter types",
-            got: e.to_string(),
-        }
-    })?;
-    Ok(config.into())
-}
-
-fn default_of<C: Spec>() -> OptimizerConfig {
-    C::default().into()
-}
-
-fn summary_of<C: Spec>() -> &'static str {
-    C::SUMMARY
-}
-
-fn hparams_of<C: Spec>() -> &'static [Hparam] {
-    C::HPARAMS
-}
-
-fn hparam_list(hparams: &[Hparam]) -> String {
-    hparams
-        .iter()
-        .map(|h| h.name)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn unknown_optimizer(name: &str) -> OptimError {
-    OptimError::UnknownName {
-        kind: "optimizer",
-        name: name.to_string(),
-        valid: OptimizerConfig::NAMES.join(", "),
-    }
-}
-
 impl OptimizerConfig {
-    /// YAML names, in the order of the README table.
-    pub const NAMES: &'static [&'static str] = &[
-        "sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax",
-        "lion",
-    ];
-
-    /// From a JSON object of hyperparameters with torch's keyword names (`lr`, `betas` as a
-    /// 2-element array, `momentum`, ...); missing keys take torch's defaults. An unknown
-    /// optimizer ([`OptimError::UnknownName`], with the closest name suggested), an unknown key
-    /// ([`OptimError::UnknownKey`], with the valid keys) or a wrong type
-    /// ([`OptimError::WrongType`]) is an error. Does not check ranges (see [`Self::validate`]).
-    pub fn from_json(name: &str, hparams: &Map<String, Value>) -> Result<Self, OptimError> {
-        by_name!(name, parse(hparams), Err(unknown_optimizer(name)))
-    }
-
-    /// Every hyperparameter with its value, defaults filled in, keys sorted (canonical).
-    pub fn to_json(&self) -> Map<String, Value> {
-        let value = with_config!(self, c => serde_json::to_value(c));
-        let Ok(Value::Object(map)) = value else {
-            unreachable!("optimizer configs serialise to JSON objects")
-        };
-        let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.into_iter().collect()
+    /// The registry entry of the optimizer called `name`.
+    pub fn info_for(name: &str) -> Option<&'static OptimizerInfo> {
+        OPTIMIZERS.iter().find(|o| o.name == name)
     }
 
     /// The YAML name (`sgd`, `adam`, ...).
     pub fn name(&self) -> &'static str {
-        with_config!(self, c => spec_name(c))
-    }
-
-    /// The base learning rate.
-    pub fn lr(&self) -> f64 {
-        with_config!(self, c => c.base_lr())
-    }
-
-    /// Range checks as torch does (and `eps <= 0` rejected), with typed errors naming the
-    /// parameter, the value and the allowed range.
-    pub fn validate(&self) -> Result<(), OptimError> {
-        with_config!(self, c => c.check())
-    }
-
-    /// Validates and builds the optimizer for `n` parameters.
-    pub fn build(&self, n: usize) -> Result<Box<dyn DynOptimizer>, OptimError> {
-        with_config!(self, c => c.build_dyn(n))
-    }
-
-    /// torch's defaults for the optimizer called `name` (for listings).
-    pub fn default_for(name: &str) -> Option<Self> {
-        Some(by_name!(name, default_of(), return None))
+        self.info().name
     }
 
     /// One line: what the optimizer is and the paper.
     pub fn summary(name: &str) -> Option<&'static str> {
-        Some(by_name!(name, summary_of(), return None))
+        Self::info_for(name).map(|o| o.summary)
     }
 
-    /// The hyperparameters of the optimizer called `name`: torch's names, types, meanings.
+    /// The hyperparameters of the optimizer called `name`: torch's names, types, defaults,
+    /// meanings.
     pub fn hparams(name: &str) -> Option<&'static [Hparam]> {
-        Some(by_name!(name, hparams_of(), return None))
+        Self::info_for(name).map(|o| o.hparams)
     }
-}
-
-fn spec_name<C: Spec>(_: &C) -> &'static str {
-    C::NAME
 }
 
 #[cfg(test)]
@@ -321,6 +228,32 @@ mod tests {
         }
         assert_eq!(OptimizerConfig::default_for("nope"), None);
         assert_eq!(OptimizerConfig::summary("nope"), None);
+    }
+
+    /// The schema's defaults are the configs' defaults, with the same JSON number types, so
+    /// `optbench list` and key checking see what a run gets.
+    #[test]
+    fn schema_defaults_are_the_config_defaults() {
+        assert_eq!(OPTIMIZERS.len(), OptimizerConfig::NAMES.len());
+        for info in OPTIMIZERS {
+            let json = OptimizerConfig::default_for(info.name).unwrap().to_json();
+            let schema: Map<String, Value> = info
+                .hparams
+                .iter()
+                .map(|h| (h.name.to_string(), h.default.to_json().unwrap()))
+                .collect();
+            assert_eq!(json, schema, "{}", info.name);
+            for h in info.hparams {
+                assert!(h.kind.accepts(&json[h.name]), "{} {}", info.name, h.name);
+                assert!(
+                    !h.doc.is_empty() && h.doc.trim() == h.doc,
+                    "{} {}",
+                    info.name,
+                    h.name
+                );
+            }
+            assert_eq!(OptimizerConfig::info_for(info.name), Some(info));
+        }
     }
 
     #[test]

@@ -3,48 +3,28 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Prologue, WeightDecay, add_alpha, sign};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Lion`]; names and defaults follow lucidrains' `lion-pytorch`
-/// (`lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0`), torch has no Lion.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LionConfig {
-    /// Learning rate γ (default 1e-4; the paper suggests 3–10× smaller than AdamW's).
-    pub lr: f64,
-    /// (β₁, β₂): interpolation for the update and decay of the momentum (default (0.9, 0.99)).
-    pub betas: [f64; 2],
-    /// Decoupled weight decay λ: `θ ← θ (1 − γ λ)` (default 0).
-    pub weight_decay: f64,
-}
-
-impl Default for LionConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-4,
-            betas: [0.9, 0.99],
-            weight_decay: 0.0,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Lion`]; torch has no Lion, names and defaults are lucidrains'
+    /// `lion-pytorch`'s (pinned by the fixture's `torch_defaults`).
+    pub struct LionConfig {
+        name: "lion",
+        torch: "",
+        summary: "sign of an interpolated momentum with decoupled weight decay (Chen et al. 2023)",
+        /// learning rate γ (the paper suggests 3–10× smaller than for AdamW)
+        lr: Float = 1e-4,
+        /// (β₁, β₂): interpolation for the update and decay of the momentum
+        betas: Betas = [0.9, 0.99],
+        /// decoupled weight decay λ: θ ← θ (1 − γ λ) each update
+        weight_decay: Float = 0.0,
     }
 }
 
 impl LionConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "lion";
-    /// Hyperparameters, in lion-pytorch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        Hparam::new(
-            "betas",
-            Kind::Betas,
-            "update interpolation and momentum decay",
-        ),
-        Hparam::new("weight_decay", Kind::Float, "decoupled weight decay"),
-    ];
-
     /// `lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         let c = Check(Self::NAME);
@@ -160,18 +140,6 @@ impl UpdateRule for Lion {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_lion_pytorch() {
-        assert_eq!(
-            LionConfig::default(),
-            LionConfig {
-                lr: 1e-4,
-                betas: [0.9, 0.99],
-                weight_decay: 0.0
-            }
-        );
-    }
 
     #[test]
     fn two_steps_by_hand() {

@@ -3,73 +3,36 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Lerp, Prologue, WeightDecay, addcdiv, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`NAdam`], with torch's keyword names; defaults match `torch.optim.NAdam`
-/// (`lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-/// decoupled_weight_decay=False, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NAdamConfig {
-    /// Learning rate γ (default 2e-3).
-    pub lr: f64,
-    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    pub betas: [f64; 2],
-    /// ε added to the denominator (default 1e-8).
-    pub eps: f64,
-    /// Weight decay λ (default 0): L2, or decoupled if `decoupled_weight_decay`.
-    pub weight_decay: f64,
-    /// Momentum decay ψ of the momentum schedule μₜ (default 4e-3).
-    pub momentum_decay: f64,
-    /// Decoupled weight decay as in AdamW (NAdamW) (default false).
-    pub decoupled_weight_decay: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for NAdamConfig {
-    fn default() -> Self {
-        Self {
-            lr: 2e-3,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum_decay: 4e-3,
-            decoupled_weight_decay: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`NAdam`], with torch's keyword names and defaults (`torch.optim.NAdam`;
+    /// pinned by the fixtures' `torch_defaults`).
+    pub struct NAdamConfig {
+        name: "nadam",
+        torch: "NAdam",
+        summary: "Adam with Nesterov momentum and a momentum schedule (Dozat 2016)",
+        /// learning rate γ
+        lr: Float = 2e-3,
+        /// decay rates (β₁, β₂) of the first and second moments
+        betas: Betas = [0.9, 0.999],
+        /// ε added to the denominator
+        eps: Float = 1e-8,
+        /// weight decay λ: L2 unless decoupled_weight_decay
+        weight_decay: Float = 0.0,
+        /// momentum decay ψ of the momentum schedule μₜ
+        momentum_decay: Float = 4e-3,
+        /// decoupled weight decay as in AdamW (NAdamW)
+        decoupled_weight_decay: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl NAdamConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "nadam";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        hparam::BETAS_MOMENTS,
-        hparam::EPS_DENOMINATOR,
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "weight decay (L2 unless decoupled)",
-        ),
-        Hparam::new(
-            "momentum_decay",
-            Kind::Float,
-            "momentum decay of the μ schedule",
-        ),
-        Hparam::new(
-            "decoupled_weight_decay",
-            Kind::Bool,
-            "decoupled weight decay (NAdamW)",
-        ),
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`,
     /// `momentum_decay >= 0`) and `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
@@ -238,22 +201,6 @@ impl UpdateRule for NAdam {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            NAdamConfig::default(),
-            NAdamConfig {
-                lr: 2e-3,
-                betas: [0.9, 0.999],
-                eps: 1e-8,
-                weight_decay: 0.0,
-                momentum_decay: 4e-3,
-                decoupled_weight_decay: false,
-                maximize: false
-            }
-        );
-    }
 
     /// Dozat's NAdam with torch's momentum schedule, in f64.
     fn reference(p0: &[f32], grads: &[Vec<f32>], lr: f64, wd: f64, decoupled: bool) -> Vec<f64> {

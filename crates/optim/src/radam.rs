@@ -3,65 +3,34 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Lerp, Prologue, WeightDecay, addcmul, dispatch_flags, step_f64};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`RAdam`], with torch's keyword names; defaults match `torch.optim.RAdam`
-/// (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
-/// maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RAdamConfig {
-    /// Learning rate γ (default 1e-3).
-    pub lr: f64,
-    /// Decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    pub betas: [f64; 2],
-    /// ε added to the denominator (default 1e-8).
-    pub eps: f64,
-    /// Weight decay λ (default 0): L2, or decoupled if `decoupled_weight_decay`.
-    pub weight_decay: f64,
-    /// Decoupled weight decay as in AdamW (default false).
-    pub decoupled_weight_decay: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for RAdamConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled_weight_decay: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`RAdam`], with torch's keyword names and defaults (`torch.optim.RAdam`;
+    /// pinned by the fixtures' `torch_defaults`).
+    pub struct RAdamConfig {
+        name: "radam",
+        torch: "RAdam",
+        summary: "Adam with a rectified variance of the adaptive learning rate (Liu et al. 2020)",
+        /// learning rate γ
+        lr: Float = 1e-3,
+        /// decay rates (β₁, β₂) of the first and second moments
+        betas: Betas = [0.9, 0.999],
+        /// ε added to the denominator
+        eps: Float = 1e-8,
+        /// weight decay λ: L2 unless decoupled_weight_decay
+        weight_decay: Float = 0.0,
+        /// decoupled weight decay as in AdamW
+        decoupled_weight_decay: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl RAdamConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "radam";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        hparam::BETAS_MOMENTS,
-        hparam::EPS_DENOMINATOR,
-        Hparam::new(
-            "weight_decay",
-            Kind::Float,
-            "weight decay (L2 unless decoupled)",
-        ),
-        Hparam::new(
-            "decoupled_weight_decay",
-            Kind::Bool,
-            "decoupled weight decay",
-        ),
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr >= 0`, betas in `[0, 1)`, `weight_decay >= 0`) and `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         let c = Check(Self::NAME);
@@ -253,21 +222,6 @@ impl UpdateRule for RAdam {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            RAdamConfig::default(),
-            RAdamConfig {
-                lr: 1e-3,
-                betas: [0.9, 0.999],
-                eps: 1e-8,
-                weight_decay: 0.0,
-                decoupled_weight_decay: false,
-                maximize: false
-            }
-        );
-    }
 
     #[test]
     fn first_step_is_bias_corrected_sgd() {

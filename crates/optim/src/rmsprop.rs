@@ -4,69 +4,36 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Lerp, Prologue, WeightDecay, add_alpha, addcdiv, addcmul, dispatch_flags};
 use crate::optimizer::check_len;
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`RmsProp`], with torch's keyword names; defaults match
-/// `torch.optim.RMSprop` (`lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-/// centered=False, maximize=False`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RmsPropConfig {
-    /// Learning rate γ (default 1e-2).
-    pub lr: f64,
-    /// Smoothing constant α of the running averages (default 0.99).
-    pub alpha: f64,
-    /// ε added to the denominator, outside the square root (default 1e-8).
-    pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0).
-    pub weight_decay: f64,
-    /// Momentum factor μ (default 0: no momentum buffer).
-    pub momentum: f64,
-    /// Centered RMSprop: normalise by an estimate of the variance (default false).
-    pub centered: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for RmsPropConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-2,
-            alpha: 0.99,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum: 0.0,
-            centered: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`RmsProp`], with torch's keyword names and defaults
+    /// (`torch.optim.RMSprop`; pinned by the fixtures' `torch_defaults`).
+    pub struct RmsPropConfig {
+        name: "rmsprop",
+        torch: "RMSprop",
+        summary: "divide by a running RMS of the gradient, optionally centered, with momentum (Hinton 2012; Graves 2013)",
+        /// learning rate γ
+        lr: Float = 1e-2,
+        /// smoothing constant α of the running averages
+        alpha: Float = 0.99,
+        /// ε added to the denominator, outside the square root
+        eps: Float = 1e-8,
+        /// L2 penalty λ added to the gradient
+        weight_decay: Float = 0.0,
+        /// momentum factor μ (0: no momentum buffer)
+        momentum: Float = 0.0,
+        /// centered RMSprop: normalise by an estimate of the variance
+        centered: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl RmsPropConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "rmsprop";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        Hparam::new(
-            "alpha",
-            Kind::Float,
-            "smoothing constant of the running averages",
-        ),
-        hparam::EPS_DENOMINATOR,
-        hparam::WEIGHT_DECAY_L2,
-        Hparam::new("momentum", Kind::Float, "momentum factor (0: none)"),
-        Hparam::new(
-            "centered",
-            Kind::Bool,
-            "normalise by the estimated variance",
-        ),
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr`, `momentum`, `weight_decay`, `alpha` >= 0) and `eps > 0`.
     pub fn validate(&self) -> Result<(), OptimError> {
         let c = Check(Self::NAME);
@@ -333,22 +300,6 @@ impl UpdateRule for RmsProp {
 mod tests {
     use super::*;
     use crate::testutil::{assert_close, run, values};
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            RmsPropConfig::default(),
-            RmsPropConfig {
-                lr: 1e-2,
-                alpha: 0.99,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                momentum: 0.0,
-                centered: false,
-                maximize: false
-            }
-        );
-    }
 
     #[test]
     fn first_step_by_hand() {

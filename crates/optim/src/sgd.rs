@@ -3,58 +3,35 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::kernel;
-use crate::hparam::{self, Check, Hparam, Kind};
+use crate::hparam::{Check, optimizer_config};
 use crate::ops::{Prologue, WeightDecay, add_alpha, dispatch_flags};
 use crate::{CpuPath, OptimError, UpdateRule};
 
-/// Hyperparameters of [`Sgd`], with torch's keyword names; defaults match `torch.optim.SGD`
-/// (torch ≥ 2.2: `lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-/// maximize=False`).
-///
-/// GD, SGD and mini-batch SGD are all this optimizer: the training loop decides the batch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SgdConfig {
-    /// Learning rate γ (default 1e-3).
-    pub lr: f64,
-    /// Momentum factor μ (default 0: no momentum buffer).
-    pub momentum: f64,
-    /// Dampening τ of the momentum (default 0).
-    pub dampening: f64,
-    /// L2 penalty λ added to the gradient (default 0).
-    pub weight_decay: f64,
-    /// Nesterov momentum (default false); needs `momentum > 0` and `dampening == 0`.
-    pub nesterov: bool,
-    /// Maximise the objective instead (default false).
-    pub maximize: bool,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            momentum: 0.0,
-            dampening: 0.0,
-            weight_decay: 0.0,
-            nesterov: false,
-            maximize: false,
-        }
+optimizer_config! {
+    /// Hyperparameters of [`Sgd`], with torch's keyword names and defaults (`torch.optim.SGD`,
+    /// torch ≥ 2.2; pinned by the fixtures' `torch_defaults`).
+    ///
+    /// GD, SGD and mini-batch SGD are all this optimizer: the training loop decides the batch.
+    pub struct SgdConfig {
+        name: "sgd",
+        torch: "SGD",
+        summary: "stochastic gradient descent with optional (Nesterov) momentum (Robbins & Monro 1951; Sutskever et al. 2013)",
+        /// learning rate γ
+        lr: Float = 1e-3,
+        /// momentum factor μ (0: plain SGD, no momentum buffer)
+        momentum: Float = 0.0,
+        /// dampening τ of the momentum
+        dampening: Float = 0.0,
+        /// L2 penalty λ added to the gradient
+        weight_decay: Float = 0.0,
+        /// Nesterov momentum (needs momentum > 0 and dampening = 0)
+        nesterov: Bool = false,
+        /// maximise the objective instead
+        maximize: Bool = false,
     }
 }
 
 impl SgdConfig {
-    /// YAML name.
-    pub const NAME: &'static str = "sgd";
-    /// Hyperparameters, in torch's signature order.
-    pub const HPARAMS: &'static [Hparam] = &[
-        hparam::LR,
-        Hparam::new("momentum", Kind::Float, "momentum factor (0: plain SGD)"),
-        Hparam::new("dampening", Kind::Float, "dampening of the momentum"),
-        hparam::WEIGHT_DECAY_L2,
-        Hparam::new("nesterov", Kind::Bool, "Nesterov momentum"),
-        hparam::MAXIMIZE,
-    ];
-
     /// torch's checks (`lr >= 0`, `momentum >= 0`, `weight_decay >= 0`, Nesterov needs
     /// `momentum > 0` and `dampening == 0`), plus finiteness.
     pub fn validate(&self) -> Result<(), OptimError> {
@@ -296,21 +273,6 @@ mod tests {
 
     fn sgd(hp: SgdConfig) -> Sgd {
         hp.build().unwrap()
-    }
-
-    #[test]
-    fn defaults_match_torch() {
-        assert_eq!(
-            SgdConfig::default(),
-            SgdConfig {
-                lr: 1e-3,
-                momentum: 0.0,
-                dampening: 0.0,
-                weight_decay: 0.0,
-                nesterov: false,
-                maximize: false
-            }
-        );
     }
 
     #[test]
