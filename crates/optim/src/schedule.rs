@@ -40,18 +40,145 @@
 use serde_json::{Map, Value};
 
 use crate::OptimError;
-
-/// Schedule names accepted in `name`, in the order of the table above.
-pub const SCHEDULE_NAMES: &[&str] = &["constant", "step", "multistep", "exponential", "cosine"];
-
-/// Keys every schedule accepts besides its own.
-const COMMON_KEYS: &[&str] = &["name", "warmup_steps", "warmup_start_factor"];
+use crate::hparam::{Hparam, HparamDefault, Kind, check_keys};
 
 /// torch's `LinearLR` default `start_factor`.
 pub const DEFAULT_WARMUP_START_FACTOR: f64 = 1.0 / 3.0;
 
 /// torch's default `gamma` of `StepLR` and `MultiStepLR`.
 pub const DEFAULT_STEP_GAMMA: f64 = 0.1;
+
+/// One schedule's registry entry: name, torch counterpart, formula and keys.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScheduleInfo {
+    /// YAML name (`cosine`).
+    pub name: &'static str,
+    /// The `torch.optim.lr_scheduler` class it matches (empty for `constant`).
+    pub torch: &'static str,
+    /// The learning rate of update `t`.
+    pub summary: &'static str,
+    /// Every key besides `name`, with kinds, defaults and docs (the warm-up keys last).
+    pub keys: &'static [Hparam],
+}
+
+const fn key(name: &'static str, kind: Kind, default: HparamDefault, doc: &'static str) -> Hparam {
+    Hparam {
+        name,
+        kind,
+        default,
+        doc,
+    }
+}
+
+const WARMUP_STEPS: Hparam = key(
+    "warmup_steps",
+    Kind::Count,
+    HparamDefault::Count(0),
+    "updates of linear warm-up, chained multiplicatively (0: none)",
+);
+const WARMUP_START_FACTOR: Hparam = key(
+    "warmup_start_factor",
+    Kind::Float,
+    HparamDefault::Float(DEFAULT_WARMUP_START_FACTOR),
+    "warm-up factor of the first update, in (0, 1] (LinearLR's start_factor)",
+);
+const STEP_GAMMA: Hparam = key(
+    "gamma",
+    Kind::Float,
+    HparamDefault::Float(DEFAULT_STEP_GAMMA),
+    "multiplicative decay factor",
+);
+
+/// Every schedule, in the order of the table in the module docs.
+pub const SCHEDULES: &[ScheduleInfo] = &[
+    ScheduleInfo {
+        name: "constant",
+        torch: "",
+        summary: "base_lr",
+        keys: &[WARMUP_STEPS, WARMUP_START_FACTOR],
+    },
+    ScheduleInfo {
+        name: "step",
+        torch: "StepLR",
+        summary: "base_lr · gamma^⌊t / step_size⌋",
+        keys: &[
+            key(
+                "step_size",
+                Kind::Count,
+                HparamDefault::Required,
+                "updates between two decays (>= 1)",
+            ),
+            STEP_GAMMA,
+            WARMUP_STEPS,
+            WARMUP_START_FACTOR,
+        ],
+    },
+    ScheduleInfo {
+        name: "multistep",
+        torch: "MultiStepLR",
+        summary: "base_lr · gamma^(number of milestones <= t)",
+        keys: &[
+            key(
+                "milestones",
+                Kind::Counts,
+                HparamDefault::Required,
+                "update numbers at which the learning rate decays, strictly increasing",
+            ),
+            STEP_GAMMA,
+            WARMUP_STEPS,
+            WARMUP_START_FACTOR,
+        ],
+    },
+    ScheduleInfo {
+        name: "exponential",
+        torch: "ExponentialLR",
+        summary: "base_lr · gamma^t",
+        keys: &[
+            key(
+                "gamma",
+                Kind::Float,
+                HparamDefault::Required,
+                "decay factor per update",
+            ),
+            WARMUP_STEPS,
+            WARMUP_START_FACTOR,
+        ],
+    },
+    ScheduleInfo {
+        name: "cosine",
+        torch: "CosineAnnealingLR",
+        summary: "eta_min + (base_lr − eta_min) · (1 + cos(π t / t_max)) / 2",
+        keys: &[
+            key(
+                "t_max",
+                Kind::OptionalCount,
+                HparamDefault::Computed("the run's number of updates"),
+                "updates of the half cosine period (alias T_max)",
+            ),
+            key(
+                "eta_min",
+                Kind::Float,
+                HparamDefault::Float(0.0),
+                "learning rate at t_max",
+            ),
+            WARMUP_STEPS,
+            WARMUP_START_FACTOR,
+        ],
+    },
+];
+
+const fn schedule_names() -> [&'static str; SCHEDULES.len()] {
+    let mut names = [""; SCHEDULES.len()];
+    let mut i = 0;
+    while i < SCHEDULES.len() {
+        names[i] = SCHEDULES[i].name;
+        i += 1;
+    }
+    names
+}
+
+/// Schedule names accepted in `name`, in the order of [`SCHEDULES`].
+pub const SCHEDULE_NAMES: &[&str] = &schedule_names();
 
 /// The main schedule (without warm-up).
 #[derive(Clone, Debug, PartialEq)]
@@ -79,17 +206,6 @@ impl Schedule {
             Schedule::MultiStep { .. } => "multistep",
             Schedule::Exponential { .. } => "exponential",
             Schedule::Cosine { .. } => "cosine",
-        }
-    }
-
-    /// The keys this schedule accepts (its own, without the common ones).
-    fn own_keys(name: &str) -> &'static [&'static str] {
-        match name {
-            "step" => &["step_size", "gamma"],
-            "multistep" => &["milestones", "gamma"],
-            "exponential" => &["gamma"],
-            "cosine" => &["t_max", "eta_min"],
-            _ => &[],
         }
     }
 }
@@ -129,14 +245,6 @@ fn range_error(
     }
 }
 
-fn unknown_key(schedule: &str, key: &str, valid: &[&str]) -> OptimError {
-    OptimError::UnknownKey {
-        context: format!("schedule `{schedule}`"),
-        key: key.to_string(),
-        valid: valid.join(", "),
-    }
-}
-
 fn wrong_type(key: &'static str, expected: &'static str, got: &Value) -> OptimError {
     OptimError::WrongType {
         context: "schedule".to_string(),
@@ -146,41 +254,118 @@ fn wrong_type(key: &'static str, expected: &'static str, got: &Value) -> OptimEr
     }
 }
 
-fn missing_key(schedule: &str, key: &'static str) -> OptimError {
-    OptimError::MissingKey {
-        context: format!("schedule `{schedule}`"),
-        key,
+/// A count as [`Kind::Count`] accepts it (integral floats included).
+fn as_count(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 9.0e15)
+            .map(|x| {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = x as u64;
+                n
+            })
+    })
+}
+
+/// The values of a schedule's keys after [`check_keys`]: the given value, or the default from
+/// the schedule's table.
+struct Keys<'a> {
+    info: &'static ScheduleInfo,
+    given: &'a Map<String, Value>,
+}
+
+impl Keys<'_> {
+    /// The given value (`None` if absent), and the key's schema.
+    fn get(&self, key: &'static str) -> Result<(Option<&Value>, &'static Hparam), OptimError> {
+        let missing = || OptimError::MissingKey {
+            context: format!("schedule `{}`", self.info.name),
+            key,
+        };
+        let h = self.info.keys.iter().find(|h| h.name == key);
+        let h = h.ok_or_else(missing)?;
+        match (self.given.get(key), h.default) {
+            (None, HparamDefault::Required) => Err(missing()),
+            (v, _) => Ok((v, h)),
+        }
+    }
+
+    fn float(&self, key: &'static str) -> Result<f64, OptimError> {
+        match self.get(key)? {
+            (Some(v), h) => v
+                .as_f64()
+                .ok_or_else(|| wrong_type(key, h.kind.describe(), v)),
+            (None, h) => match h.default {
+                HparamDefault::Float(x) => Ok(x),
+                _ => Err(wrong_type(key, h.kind.describe(), &Value::Null)),
+            },
+        }
+    }
+
+    fn count(&self, key: &'static str) -> Result<u64, OptimError> {
+        match self.get(key)? {
+            (Some(v), h) => as_count(v).ok_or_else(|| wrong_type(key, h.kind.describe(), v)),
+            (None, h) => match h.default {
+                HparamDefault::Count(n) => Ok(n),
+                _ => Err(wrong_type(key, h.kind.describe(), &Value::Null)),
+            },
+        }
+    }
+
+    /// A count, or `None` for `null` or an absent key with a computed default.
+    fn optional_count(&self, key: &'static str) -> Result<Option<u64>, OptimError> {
+        match self.get(key)? {
+            (None | Some(Value::Null), _) => Ok(None),
+            (Some(v), h) => as_count(v)
+                .map(Some)
+                .ok_or_else(|| wrong_type(key, h.kind.describe(), v)),
+        }
+    }
+
+    fn counts(&self, key: &'static str) -> Result<Vec<u64>, OptimError> {
+        let (v, h) = self.get(key)?;
+        let items = v.and_then(Value::as_array);
+        let counts = items.map(|items| items.iter().map(as_count).collect::<Option<Vec<_>>>());
+        counts
+            .flatten()
+            .ok_or_else(|| wrong_type(key, h.kind.describe(), v.unwrap_or(&Value::Null)))
     }
 }
 
-/// A non-negative integer; integral floats such as `100.0` are accepted too.
-fn as_count(key: &'static str, v: &Value) -> Result<u64, OptimError> {
-    if let Some(n) = v.as_u64() {
-        return Ok(n);
+/// `T_max` (torch's spelling) renamed to `t_max`; both given is an error.
+fn with_canonical_keys(map: &Map<String, Value>) -> Result<Map<String, Value>, OptimError> {
+    let mut map = map.clone();
+    if let Some(v) = map.remove("T_max") {
+        if map.contains_key("t_max") {
+            return Err(range_error(
+                "t_max",
+                "given twice (`t_max` and `T_max`)",
+                "given once, as `t_max` or its alias `T_max`",
+            ));
+        }
+        map.insert("t_max".into(), v);
     }
-    if let Some(x) = v.as_f64()
-        && x >= 0.0
-        && x.fract() == 0.0
-        && x < 9.0e15
-    {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        return Ok(x as u64);
-    }
-    Err(wrong_type(key, "a non-negative integer", v))
-}
-
-fn as_number(key: &'static str, v: &Value) -> Result<f64, OptimError> {
-    v.as_f64().ok_or_else(|| wrong_type(key, "a number", v))
+    Ok(map)
 }
 
 impl ScheduleConfig {
+    /// The registry entry of the schedule called `name`.
+    pub fn info(name: &str) -> Option<&'static ScheduleInfo> {
+        SCHEDULES.iter().find(|s| s.name == name)
+    }
+
+    /// The keys of the schedule called `name` (besides `name`): kinds, defaults, docs.
+    pub fn keys(name: &str) -> Option<&'static [Hparam]> {
+        Self::info(name).map(|s| s.keys)
+    }
+
     /// From the YAML/JSON value of `schedule:`: a mapping with `name` (one of
     /// [`SCHEDULE_NAMES`]) plus that schedule's keys (torch's names `step_size`, `gamma`,
     /// `milestones`, `t_max` (alias `T_max`), `eta_min`) and `warmup_steps`,
     /// `warmup_start_factor`; a bare string is shorthand for `{name: <string>}`.
     ///
-    /// Missing keys take torch's defaults (required where torch requires them: `step_size`,
-    /// `milestones`, exponential's `gamma`). The result is validated ([`Self::validate`]).
+    /// Keys are checked against the schedule's table in [`SCHEDULES`] ([`check_keys`]: unknown
+    /// key, wrong type, missing required key, each naming the key); missing keys take the
+    /// table's defaults (torch's). The result is validated ([`Self::validate`]).
     pub fn from_json(value: &Value) -> Result<Self, OptimError> {
         let empty = Map::new();
         let (name, map) = match value {
@@ -188,94 +373,50 @@ impl ScheduleConfig {
             Value::Object(map) => match map.get("name") {
                 Some(Value::String(s)) => (s.as_str(), map),
                 Some(other) => return Err(wrong_type("name", "a string", other)),
-                None => return Err(missing_key("", "name")),
+                None => {
+                    return Err(OptimError::MissingKey {
+                        context: "schedule".into(),
+                        key: "name",
+                    });
+                }
             },
             other => return Err(wrong_type("schedule", "a mapping with `name`", other)),
         };
-        if !SCHEDULE_NAMES.contains(&name) {
+        let Some(info) = Self::info(name) else {
             return Err(OptimError::UnknownName {
                 kind: "schedule",
                 name: name.to_string(),
                 valid: SCHEDULE_NAMES.join(", "),
             });
-        }
-        let own = Schedule::own_keys(name);
-        let valid: Vec<&str> = COMMON_KEYS.iter().chain(own).copied().collect();
-        for key in map.keys() {
-            let canonical = if key == "T_max" {
-                "t_max"
-            } else {
-                key.as_str()
-            };
-            if !valid.contains(&canonical) {
-                return Err(unknown_key(name, key, &valid));
-            }
-        }
-        if map.contains_key("t_max") && map.contains_key("T_max") {
-            return Err(range_error(
-                "t_max",
-                "given twice (`t_max` and `T_max`)",
-                "given once, as `t_max` or its alias `T_max`",
-            ));
-        }
-        let get = |key: &str| map.get(key);
-        let gamma = |default: Option<f64>| -> Result<f64, OptimError> {
-            match (get("gamma"), default) {
-                (Some(v), _) => as_number("gamma", v),
-                (None, Some(d)) => Ok(d),
-                (None, None) => Err(missing_key(name, "gamma")),
-            }
+        };
+        let given = with_canonical_keys(map)?;
+        check_keys(&format!("schedule `{name}`"), info.keys, &["name"], &given)?;
+        let keys = Keys {
+            info,
+            given: &given,
         };
         let schedule = match name {
-            "constant" => Schedule::Constant,
             "step" => Schedule::Step {
-                step_size: match get("step_size") {
-                    Some(v) => as_count("step_size", v)?,
-                    None => return Err(missing_key(name, "step_size")),
-                },
-                gamma: gamma(Some(DEFAULT_STEP_GAMMA))?,
+                step_size: keys.count("step_size")?,
+                gamma: keys.float("gamma")?,
             },
-            "multistep" => {
-                let milestones = match get("milestones") {
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|v| as_count("milestones", v))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    Some(other) => {
-                        return Err(wrong_type("milestones", "a list of step numbers", other));
-                    }
-                    None => return Err(missing_key(name, "milestones")),
-                };
-                Schedule::MultiStep {
-                    milestones,
-                    gamma: gamma(Some(DEFAULT_STEP_GAMMA))?,
-                }
-            }
+            "multistep" => Schedule::MultiStep {
+                milestones: keys.counts("milestones")?,
+                gamma: keys.float("gamma")?,
+            },
             "exponential" => Schedule::Exponential {
-                gamma: gamma(None)?,
+                gamma: keys.float("gamma")?,
             },
             "cosine" => Schedule::Cosine {
-                t_max: match get("t_max").or_else(|| get("T_max")) {
-                    None | Some(Value::Null) => None,
-                    Some(v) => Some(as_count("t_max", v)?),
-                },
-                eta_min: match get("eta_min") {
-                    Some(v) => as_number("eta_min", v)?,
-                    None => 0.0,
-                },
+                t_max: keys.optional_count("t_max")?,
+                eta_min: keys.float("eta_min")?,
             },
-            _ => unreachable!("name checked against SCHEDULE_NAMES"),
+            _ => Schedule::Constant,
         };
         let config = Self {
             schedule,
-            warmup_steps: match get("warmup_steps") {
-                Some(v) => as_count("warmup_steps", v)?,
-                None => 0,
-            },
-            warmup_start_factor: match get("warmup_start_factor") {
-                Some(v) => as_number("warmup_start_factor", v)?,
-                None => DEFAULT_WARMUP_START_FACTOR,
-            },
+            warmup_steps: keys.count("warmup_steps")?,
+            warmup_start_factor: keys.float("warmup_start_factor")?,
         };
         config.validate()?;
         Ok(config)
@@ -493,6 +634,79 @@ mod tests {
             j,
             json!({"name": "cosine", "t_max": null, "eta_min": 0.0, "warmup_steps": 0,
                    "warmup_start_factor": 1.0 / 3.0})
+        );
+    }
+
+    /// Every schedule's canonical JSON has exactly its table's keys, and the defaults it fills
+    /// in are the table's, with the same number types (run ids hash this JSON).
+    #[test]
+    fn canonical_json_has_the_table_keys_and_defaults() {
+        let required = json!({"step_size": 5, "milestones": [3, 9], "gamma": 0.5});
+        for info in SCHEDULES {
+            let mut v = json!({"name": info.name});
+            for h in info.keys.iter().filter(|h| h.is_required()) {
+                v[h.name] = required[h.name].clone();
+            }
+            let j = cfg(v.clone()).to_json();
+            let mut keys: Vec<&str> = info.keys.iter().map(|h| h.name).collect();
+            keys.push("name");
+            keys.sort_unstable();
+            assert_eq!(j.as_object().unwrap().keys().collect::<Vec<_>>(), keys);
+            for h in info.keys.iter().filter(|h| !h.is_required()) {
+                assert_eq!(
+                    Some(j[h.name].clone()),
+                    h.default.to_json(),
+                    "{} {}",
+                    info.name,
+                    h.name
+                );
+                assert!(h.kind.accepts(&j[h.name]), "{} {}", info.name, h.name);
+            }
+        }
+        assert_eq!(
+            SCHEDULE_NAMES,
+            ["constant", "step", "multistep", "exponential", "cosine"]
+        );
+        assert_eq!(ScheduleConfig::keys("nope"), None);
+    }
+
+    #[test]
+    fn errors_are_typed_and_name_the_key() {
+        let e = ScheduleConfig::from_json(&json!({"name": "step", "gama": 0.5})).unwrap_err();
+        assert!(
+            matches!(&e, OptimError::UnknownKey { key, valid, .. }
+                if key == "gama" && valid == "name, step_size, gamma, warmup_steps, warmup_start_factor"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("did you mean `gamma`?"), "{e}");
+        let e = ScheduleConfig::from_json(&json!({"name": "step"})).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                OptimError::MissingKey {
+                    key: "step_size",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = ScheduleConfig::from_json(&json!({"name": "cosine", "t_max": "x"})).unwrap_err();
+        assert!(
+            matches!(&e, OptimError::WrongType { key, .. } if key == "t_max"),
+            "{e:?}"
+        );
+        let e = ScheduleConfig::from_json(&json!({"name": "multistep", "milestones": [1, -2]}))
+            .unwrap_err();
+        assert!(
+            matches!(&e, OptimError::WrongType { key, .. } if key == "milestones"),
+            "{e:?}"
+        );
+        // Integral floats are counts, and `null` is cosine's computed default.
+        let c = cfg(json!({"name": "step", "step_size": 100.0, "warmup_steps": 3.0}));
+        assert_eq!(c.to_json()["step_size"], json!(100));
+        assert_eq!(
+            cfg(json!({"name": "cosine", "t_max": null})),
+            cfg(json!("cosine"))
         );
     }
 
