@@ -177,15 +177,15 @@ impl Adam {
     fn coeffs(&self, step: u64, lr: f64) -> Coeffs {
         let [beta1, beta2] = self.betas;
         let t = step_f64(step);
-        let bias_correction1 = 1.0 - beta1.powf(t);
-        let bias_correction2 = 1.0 - beta2.powf(t);
+        let bias_correction1 = 1.0 - libm::pow(beta1, t);
+        let bias_correction2 = 1.0 - libm::pow(beta2, t);
         let step_size = lr / bias_correction1;
         Coeffs {
             pro: Prologue::new(self.maximize, self.weight_decay, lr),
             lerp1: Lerp::new(1.0 - beta1),
             beta2: beta2 as f32,
             one_minus_beta2: (1.0 - beta2) as f32,
-            bc2_sqrt: bias_correction2.powf(0.5) as f32,
+            bc2_sqrt: bias_correction2.sqrt() as f32,
             eps: self.eps as f32,
             neg_step_size: (-step_size) as f32,
         }

@@ -120,7 +120,7 @@ impl Adamax {
         path: CpuPath,
     ) {
         let [beta1, beta2] = self.betas;
-        let bias_correction = 1.0 - beta1.powf(step_f64(step));
+        let bias_correction = 1.0 - libm::pow(beta1, step_f64(step));
         let clr = lr / bias_correction;
         let c = Coeffs {
             pro: Prologue::new(self.maximize, WeightDecay::l2(self.weight_decay), lr),

@@ -145,9 +145,9 @@ impl NAdam {
     ) {
         let [beta1, beta2] = self.betas;
         let t = step_f64(step);
-        let bias_correction2 = 1.0 - beta2.powf(t);
-        let mu = beta1 * (1.0 - 0.5 * 0.96f64.powf(t * self.momentum_decay));
-        let mu_next = beta1 * (1.0 - 0.5 * 0.96f64.powf((t + 1.0) * self.momentum_decay));
+        let bias_correction2 = 1.0 - libm::pow(beta2, t);
+        let mu = beta1 * (1.0 - 0.5 * libm::pow(0.96, t * self.momentum_decay));
+        let mu_next = beta1 * (1.0 - 0.5 * libm::pow(0.96, (t + 1.0) * self.momentum_decay));
         st.mu_product *= mu as f32;
         let mu_product = f64::from(st.mu_product);
         let mu_product_next = mu_product * mu_next;

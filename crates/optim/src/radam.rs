@@ -161,14 +161,14 @@ impl RAdam {
     ) {
         let [beta1, beta2] = self.betas;
         let t = step_f64(step);
-        let bias_correction1 = 1.0 - beta1.powf(t);
-        let bias_correction2 = 1.0 - beta2.powf(t);
+        let bias_correction1 = 1.0 - libm::pow(beta1, t);
+        let bias_correction2 = 1.0 - libm::pow(beta2, t);
         let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
-        let rho_t = rho_inf - 2.0 * t * beta2.powf(t) / bias_correction2;
+        let rho_t = rho_inf - 2.0 * t * libm::pow(beta2, t) / bias_correction2;
         let rectify = rho_t > 5.0;
         let rect = if rectify {
             ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-                .powf(0.5)
+                .sqrt()
         } else {
             1.0
         };
@@ -180,7 +180,7 @@ impl RAdam {
             bias_correction1: bias_correction1 as f32,
             lr: lr as f32,
             eps: self.eps as f32,
-            bc2_sqrt: bias_correction2.powf(0.5) as f32,
+            bc2_sqrt: bias_correction2.sqrt() as f32,
             rect: rect as f32,
         };
         let l2 = c.pro.l2();

@@ -521,19 +521,19 @@ impl ScheduleConfig {
         let main = match &self.schedule {
             Schedule::Constant => base_lr,
             Schedule::Step { step_size, gamma } => {
-                base_lr * gamma.powf((step / (*step_size).max(1)) as f64)
+                base_lr * libm::pow(*gamma, (step / (*step_size).max(1)) as f64)
             }
             Schedule::MultiStep { milestones, gamma } => {
                 // bisect_right(milestones, step): milestones are sorted.
                 let passed = milestones.partition_point(|&m| m <= step);
-                base_lr * gamma.powf(passed as f64)
+                base_lr * libm::pow(*gamma, passed as f64)
             }
-            Schedule::Exponential { gamma } => base_lr * gamma.powf(step as f64),
+            Schedule::Exponential { gamma } => base_lr * libm::pow(*gamma, step as f64),
             Schedule::Cosine { t_max, eta_min } => {
                 let t_max = t_max.unwrap_or(total_steps).max(1);
                 eta_min
                     + (base_lr - eta_min)
-                        * (1.0 + (std::f64::consts::PI * step as f64 / t_max as f64).cos())
+                        * (1.0 + libm::cos(std::f64::consts::PI * step as f64 / t_max as f64))
                         / 2.0
             }
         };
