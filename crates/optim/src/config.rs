@@ -1,9 +1,9 @@
 //! [`OptimizerConfig`]: any optimizer, from its YAML name and a JSON object of hyperparameters.
 //!
-//! The optimizers are listed once, in [`optimizers!`] below: the enum, [`OptimizerConfig::NAMES`],
+//! The optimizers are listed once, in `optimizers!` below: the enum, [`OptimizerConfig::NAMES`],
 //! the registry [`OPTIMIZERS`] (names, torch classes, summaries and hyperparameter schemas, as
 //! `optbench list` shows them), construction by name and defaults all come from that list.
-//! Adding an optimizer is: its file (with [`crate::hparam::optimizer_config!`]), one line here,
+//! Adding an optimizer is: its file (with `optimizer_config!`), one line here,
 //! fixtures (see the README).
 
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! The instruction-set paths every kernel is compiled for, and running a kernel on a chosen one.
 //!
 //! Each fused loop (a `#[inline(always)]` function over slices) is compiled three times: for
-//! the x86-64 baseline (SSE2), for AVX2+FMA and for AVX-512 (F+VL, with FMA). [`kernel!`]
+//! the x86-64 baseline (SSE2), for AVX2+FMA and for AVX-512 (F+VL, with FMA). `kernel!`
 //! writes the three instantiations and one function that runs the one a [`CpuPath`] names, so
 //! that tests can run every path the CPU has on the same inputs and compare the bits, and
 //! production code runs [`CpuPath::detected`].

@@ -1,7 +1,7 @@
 //! Key schemas as data: every key an optimizer or a schedule accepts, with its kind, default and
 //! one-line doc, and the one key check that optimizers and schedules share.
 //!
-//! The schema of an optimizer is its config's `HPARAMS`, written by [`optimizer_config!`] from
+//! The schema of an optimizer is its config's `HPARAMS`, written by `optimizer_config!` from
 //! the same lines that declare the struct's fields and `Default`, so each default is written
 //! once. Schedules list theirs in [`crate::schedule::SCHEDULES`]. [`check_keys`] is the check
 //! both run before reading values (unknown key, wrong type, missing required key); a caller
