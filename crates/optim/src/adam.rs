@@ -119,24 +119,9 @@ struct Coeffs {
     neg_step_size: f32,
 }
 
+/// One fused loop of [`Adam`]; `vmax` is used (and has `p.len()` elements) only if `AMS`.
 #[inline(always)]
-fn body<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) {
-    let n = p.len();
-    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let d = c.pro.grad::<L2>(g[i], p[i]);
-        let pi = c.pro.decayed(p[i]);
-        let mi = c.lerp1.apply(m[i], d);
-        let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
-        m[i] = mi;
-        v[i] = vi;
-        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
-        p[i] = addcdiv(pi, c.neg_step_size, mi, denom);
-    }
-}
-
-#[inline(always)]
-fn body_ams<const L2: bool>(
+fn body<const L2: bool, const AMS: bool>(
     p: &mut [f32],
     g: &[f32],
     m: &mut [f32],
@@ -145,32 +130,36 @@ fn body_ams<const L2: bool>(
     c: Coeffs,
 ) {
     let n = p.len();
-    let (g, m, v, vmax) = (&g[..n], &mut m[..n], &mut v[..n], &mut vmax[..n]);
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let vmax = &mut vmax[..if AMS { n } else { 0 }];
     for i in 0..n {
         let d = c.pro.grad::<L2>(g[i], p[i]);
         let pi = c.pro.decayed(p[i]);
         let mi = c.lerp1.apply(m[i], d);
         let vi = addcmul(v[i] * c.beta2, c.one_minus_beta2, d, d);
-        let vm = maximum(vmax[i], vi);
         m[i] = mi;
         v[i] = vi;
-        vmax[i] = vm;
-        let denom = vm.sqrt() / c.bc2_sqrt + c.eps;
+        let second = if AMS {
+            let vm = maximum(vmax[i], vi);
+            vmax[i] = vm;
+            vm
+        } else {
+            vi
+        };
+        let denom = second.sqrt() / c.bc2_sqrt + c.eps;
         p[i] = addcdiv(pi, c.neg_step_size, mi, denom);
     }
 }
 
-kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coeffs) => body);
-
 kernel!(
-    fn kernel_ams<const L2: bool>(
+    fn kernel<const L2: bool, const AMS: bool>(
         p: &mut [f32],
         g: &[f32],
         m: &mut [f32],
         v: &mut [f32],
         vmax: &mut [f32],
         c: Coeffs,
-    ) => body_ams
+    ) => body
 );
 
 impl Adam {
@@ -203,11 +192,8 @@ impl Adam {
         let c = self.coeffs(step, lr);
         let l2 = c.pro.l2();
         let (m, v, vmax) = (&mut st.exp_avg, &mut st.exp_avg_sq, &mut st.max_exp_avg_sq);
-        if self.amsgrad {
-            dispatch_flags!(kernel_ams [] [l2] (path, p, g, m, v, vmax, c));
-        } else {
-            dispatch_flags!(kernel [] [l2] (path, p, g, m, v, c));
-        }
+        let ams = self.amsgrad;
+        dispatch_flags!(kernel [] [l2, ams] (path, p, g, m, v, vmax, c));
     }
 
     pub(crate) fn new_state(&self, n: usize) -> AdamState {

@@ -115,119 +115,51 @@ struct Coeffs {
     neg_lr: f32,
 }
 
-/// The gradient after maximize and weight decay, and the new square average.
+/// One fused loop of [`RmsProp`]; `ga` is used (and has `p.len()` elements) only if
+/// `CENTERED`, `b` only if `MOMENTUM`.
 #[inline(always)]
-fn grad_and_square<const L2: bool>(p: f32, g: f32, v: f32, c: &Coeffs) -> (f32, f32) {
-    let d = c.pro.grad::<L2>(g, p);
-    (d, addcmul(v * c.alpha, c.one_minus_alpha, d, d))
-}
-
-#[inline(always)]
-fn body<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) {
+fn body<const L2: bool, const CENTERED: bool, const MOMENTUM: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    ga: &mut [f32],
+    b: &mut [f32],
+    c: Coeffs,
+) {
     let n = p.len();
     let (g, v) = (&g[..n], &mut v[..n]);
+    let ga = &mut ga[..if CENTERED { n } else { 0 }];
+    let b = &mut b[..if MOMENTUM { n } else { 0 }];
     for i in 0..n {
-        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
+        let d = c.pro.grad::<L2>(g[i], p[i]);
+        let vi = addcmul(v[i] * c.alpha, c.one_minus_alpha, d, d);
         v[i] = vi;
-        let avg = vi.sqrt() + c.eps;
-        p[i] = addcdiv(p[i], c.neg_lr, d, avg);
+        let avg = if CENTERED {
+            let gai = c.lerp.apply(ga[i], d);
+            ga[i] = gai;
+            addcmul(vi, -1.0, gai, gai).sqrt() + c.eps
+        } else {
+            vi.sqrt() + c.eps
+        };
+        if MOMENTUM {
+            let bi = addcdiv(b[i] * c.momentum, 1.0, d, avg);
+            b[i] = bi;
+            p[i] = add_alpha(p[i], bi, c.neg_lr);
+        } else {
+            p[i] = addcdiv(p[i], c.neg_lr, d, avg);
+        }
     }
 }
-
-#[inline(always)]
-fn body_momentum<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    b: &mut [f32],
-    c: Coeffs,
-) {
-    let n = p.len();
-    let (g, v, b) = (&g[..n], &mut v[..n], &mut b[..n]);
-    for i in 0..n {
-        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
-        v[i] = vi;
-        let avg = vi.sqrt() + c.eps;
-        let bi = addcdiv(b[i] * c.momentum, 1.0, d, avg);
-        b[i] = bi;
-        p[i] = add_alpha(p[i], bi, c.neg_lr);
-    }
-}
-
-#[inline(always)]
-fn body_centered<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    ga: &mut [f32],
-    c: Coeffs,
-) {
-    let n = p.len();
-    let (g, v, ga) = (&g[..n], &mut v[..n], &mut ga[..n]);
-    for i in 0..n {
-        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
-        v[i] = vi;
-        let gai = c.lerp.apply(ga[i], d);
-        ga[i] = gai;
-        let avg = addcmul(vi, -1.0, gai, gai).sqrt() + c.eps;
-        p[i] = addcdiv(p[i], c.neg_lr, d, avg);
-    }
-}
-
-#[inline(always)]
-fn body_centered_momentum<const L2: bool>(
-    p: &mut [f32],
-    g: &[f32],
-    v: &mut [f32],
-    ga: &mut [f32],
-    b: &mut [f32],
-    c: Coeffs,
-) {
-    let n = p.len();
-    let (g, v, ga, b) = (&g[..n], &mut v[..n], &mut ga[..n], &mut b[..n]);
-    for i in 0..n {
-        let (d, vi) = grad_and_square::<L2>(p[i], g[i], v[i], &c);
-        v[i] = vi;
-        let gai = c.lerp.apply(ga[i], d);
-        ga[i] = gai;
-        let avg = addcmul(vi, -1.0, gai, gai).sqrt() + c.eps;
-        let bi = addcdiv(b[i] * c.momentum, 1.0, d, avg);
-        b[i] = bi;
-        p[i] = add_alpha(p[i], bi, c.neg_lr);
-    }
-}
-
-kernel!(fn kernel<const L2: bool>(p: &mut [f32], g: &[f32], v: &mut [f32], c: Coeffs) => body);
 
 kernel!(
-    fn kernel_momentum<const L2: bool>(
-        p: &mut [f32],
-        g: &[f32],
-        v: &mut [f32],
-        b: &mut [f32],
-        c: Coeffs,
-    ) => body_momentum
-);
-
-kernel!(
-    fn kernel_centered<const L2: bool>(
-        p: &mut [f32],
-        g: &[f32],
-        v: &mut [f32],
-        ga: &mut [f32],
-        c: Coeffs,
-    ) => body_centered
-);
-
-kernel!(
-    fn kernel_centered_momentum<const L2: bool>(
+    fn kernel<const L2: bool, const CENTERED: bool, const MOMENTUM: bool>(
         p: &mut [f32],
         g: &[f32],
         v: &mut [f32],
         ga: &mut [f32],
         b: &mut [f32],
         c: Coeffs,
-    ) => body_centered_momentum
+    ) => body
 );
 
 impl RmsProp {
@@ -248,14 +180,8 @@ impl RmsProp {
             momentum_buffer: b,
             grad_avg: ga,
         } = st;
-        match (self.centered, momentum) {
-            (false, false) => dispatch_flags!(kernel [] [l2] (path, p, g, v, c)),
-            (false, true) => dispatch_flags!(kernel_momentum [] [l2] (path, p, g, v, b, c)),
-            (true, false) => dispatch_flags!(kernel_centered [] [l2] (path, p, g, v, ga, c)),
-            (true, true) => {
-                dispatch_flags!(kernel_centered_momentum [] [l2] (path, p, g, v, ga, b, c));
-            }
-        }
+        let centered = self.centered;
+        dispatch_flags!(kernel [] [l2, centered, momentum] (path, p, g, v, ga, b, c));
     }
 }
 
