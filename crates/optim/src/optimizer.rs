@@ -89,7 +89,7 @@ impl<R: UpdateRule> Optimizer<R> {
 
     /// One update of `params` from `grads` with learning rate `lr`.
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) -> Result<(), OptimError> {
-        self.step_on(CpuPath::detected(), params, grads, lr)
+        self.step_with(CpuPath::detected(), params, grads, lr)
     }
 
     /// [`Self::step`] with the kernels of `path`; an error if this CPU does not have it. Every
@@ -104,6 +104,17 @@ impl<R: UpdateRule> Optimizer<R> {
         if !path.is_supported() {
             return Err(OptimError::CpuPathUnavailable { path: path.name() });
         }
+        self.step_with(path, params, grads, lr)
+    }
+
+    /// One update on `path`, which the CPU supports.
+    fn step_with(
+        &mut self,
+        path: CpuPath,
+        params: &mut [f32],
+        grads: &[f32],
+        lr: f64,
+    ) -> Result<(), OptimError> {
         if params.len() != self.len {
             return Err(OptimError::LengthMismatch {
                 what: "params",
