@@ -143,7 +143,8 @@ pub fn build_problem_in(
         head,
         config.eval_train_examples,
         built.init,
-    );
+    )
+    .with_augmentation(ds.augment.clone(), seed);
     Ok(Box::new(match config.weights_init() {
         WeightsInit::File(file) => {
             let path = if file.is_absolute() {
@@ -525,6 +526,37 @@ mod tests {
             e.to_string()
                 .contains("`conv1.weight` has shape [16, 3, 3, 3], expected [16, 1, 3, 3]"),
             "{e}"
+        );
+    }
+
+    /// `augment` goes into training batches only, seeded: the same seed gives the same
+    /// gradients, and they differ from the unaugmented ones; evaluation is not augmented.
+    #[test]
+    fn training_batches_are_augmented() {
+        let data = |augment: bool| {
+            let mut d = json!({"name": "synthetic_images", "samples": 64, "channels": 3,
+                               "height": 8, "width": 8, "classes": 4});
+            if augment {
+                d["augment"] = json!([{"random_crop": 2}, "hflip"]);
+            }
+            json!({"dataset": d, "conv": [{"channels": 4, "pool": "max"}]})
+        };
+        let grad = |keys: Value| {
+            let mut p = make("cnn", keys, 3).unwrap();
+            let x = p.initial_params();
+            let mut g = vec![0.0; p.dim()];
+            p.loss_grad(&x, &[0, 1, 2, 3], &mut g);
+            (g, p.train_loss(&x))
+        };
+        let (plain, loss_plain) = grad(data(false));
+        let (a, loss_a) = grad(data(true));
+        let (b, _) = grad(data(true));
+        assert_eq!(a, b, "seeded");
+        assert_ne!(a, plain, "augmented");
+        assert_eq!(
+            loss_a.to_bits(),
+            loss_plain.to_bits(),
+            "evaluation is not augmented"
         );
     }
 }

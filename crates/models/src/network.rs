@@ -10,12 +10,16 @@
 
 use std::path::Path;
 
+use rand_chacha::ChaCha8Rng;
+
 use crate::data::Split;
+use crate::data::augment::{Augmentation, augment_batch};
 use crate::error::ModelError;
 use crate::layers::graph::{Graph, NamedTensor};
 use crate::layers::loss::Loss;
 use crate::layers::{Dims, Mode};
 use crate::problem::{EvalCounts, Problem, TestMetrics};
+use crate::seeds;
 use crate::weights;
 
 /// Examples per chunk when evaluating vector inputs (forward only).
@@ -39,6 +43,12 @@ pub(crate) struct Network {
     counts: EvalCounts,
     /// Training forward passes so far (PyTorch's `num_batches_tracked`).
     train_steps: u64,
+    /// Augmentation of training batches (images), its random stream, and the raw and
+    /// augmented batch in the dataset's C×H×W layout.
+    augment: Vec<Augmentation>,
+    augment_rng: ChaCha8Rng,
+    raw_batch: Vec<f32>,
+    augmented: Vec<f32>,
 }
 
 impl Network {
@@ -75,6 +85,50 @@ impl Network {
             y_batch: Vec::new(),
             counts: EvalCounts::default(),
             train_steps: 0,
+            augment: Vec::new(),
+            augment_rng: seeds::rng(0, seeds::STREAM_AUGMENT),
+            raw_batch: Vec::new(),
+            augmented: Vec::new(),
+        }
+    }
+
+    /// Training batches go through `augment` (images only; [`crate::augment::augment_batch`],
+    /// padding with the split's standardized black), drawn from the run's augmentation stream.
+    pub(crate) fn with_augmentation(mut self, augment: Vec<Augmentation>, seed: u64) -> Self {
+        if self.split.image_shape.is_some() {
+            self.augment = augment;
+            self.augment_rng = seeds::rng(seed, seeds::STREAM_AUGMENT);
+        }
+        self
+    }
+
+    /// Stages training examples `rows` through the augmentation (C×H×W in, layers' layout out).
+    fn stage_augmented(&mut self, rows: &[usize]) {
+        let shape = self.split.image_shape.expect("augmentation needs images");
+        let len = shape.n_values();
+        let n = rows.len() * len;
+        if self.raw_batch.len() < n {
+            self.raw_batch.resize(n, 0.0);
+            self.augmented.resize(n, 0.0);
+            self.x_batch.resize(n, 0.0);
+        }
+        for (dst, &i) in self.raw_batch.chunks_exact_mut(len).zip(rows) {
+            dst.copy_from_slice(&self.split.x_train[i * len..(i + 1) * len]);
+        }
+        augment_batch(
+            &self.augment,
+            shape,
+            &self.split.pad,
+            &self.raw_batch[..n],
+            &mut self.augmented[..n],
+            &mut self.augment_rng,
+        );
+        let dims = self.graph.input_dims();
+        for (src, dst) in self.augmented[..n]
+            .chunks_exact(len)
+            .zip(self.x_batch.chunks_exact_mut(len))
+        {
+            chw_to_hwc(src, dims, dst);
         }
     }
 
@@ -203,7 +257,11 @@ impl Problem for Network {
         self.counts.grad_evals += 1;
         self.counts.examples_seen += bsz as u64;
         self.train_steps += 1;
-        self.stage(false, batch.iter().copied());
+        if self.augment.is_empty() {
+            self.stage(false, batch.iter().copied());
+        } else {
+            self.stage_augmented(batch);
+        }
         if self.y_batch.len() < bsz {
             self.y_batch.resize(bsz, 0.0);
         }
