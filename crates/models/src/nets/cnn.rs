@@ -376,3 +376,58 @@ fn truncated_normal(rng: &mut ChaCha8Rng) -> f64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DeepOBS's parameter counts (docs/networks.md) and names.
+    #[test]
+    fn presets_have_deepobs_shapes() {
+        let mnist = build(
+            Dims::image(1, 28, 28),
+            &Preset::TwoC2D.spec(),
+            10,
+            Some(Preset::TwoC2D),
+            0,
+        )
+        .unwrap();
+        assert_eq!(mnist.graph.n_params(), 3_274_634);
+        let names: Vec<_> = mnist
+            .graph
+            .param_layout()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "conv1.weight",
+                "conv1.bias",
+                "conv2.weight",
+                "conv2.bias",
+                "dense1.weight",
+                "dense1.bias",
+                "dense2.weight",
+                "dense2.bias"
+            ]
+        );
+        // DeepOBS init: biases 0.05, weights within 2σ = 0.1.
+        assert!(
+            mnist.init[800..832]
+                .iter()
+                .all(|&b| (b - 0.05).abs() < 1e-7)
+        );
+        assert!(mnist.init[..800].iter().all(|w| w.abs() <= 0.1));
+        let cifar = build(
+            Dims::image(3, 32, 32),
+            &Preset::ThreeC3D.spec(),
+            10,
+            Some(Preset::ThreeC3D),
+            0,
+        )
+        .unwrap();
+        assert_eq!(cifar.graph.n_params(), 895_210);
+        assert_eq!(cifar.graph.output_dims().channels, 10);
+    }
+}
