@@ -109,3 +109,56 @@ fn augmenting_a_batch_does_not_allocate() {
     augment_batch(&list, shape, &pad, &src, &mut dst, &mut rng);
     assert_eq!(allocs(), before, "augment_batch allocated");
 }
+
+/// The same for the convolutional and residual networks (batch norm, dropout, pooling, residual
+/// additions, augmentation of the training batches).
+#[test]
+fn image_network_steps_do_not_allocate() {
+    let dataset = serde_json::json!({"name": "synthetic_images", "samples": 96, "channels": 3,
+        "height": 12, "width": 12, "classes": 4, "augment": [{"random_crop": 2}, "hflip"]});
+    let cases = [
+        (
+            "cnn",
+            serde_json::json!({"conv": [{"channels": 4, "norm": "batch", "pool": "max"},
+                                        {"channels": 6, "stride": 2, "pool": {"type": "avg", "kernel": 2}}],
+                               "hidden": [8], "dropout": 0.2}),
+        ),
+        ("resnet", serde_json::json!({"depth": 8, "shortcut": "B"})),
+        ("resnet", serde_json::json!({"depth": 8})),
+    ];
+    for (problem, keys) in cases {
+        let mut keys = keys.as_object().unwrap().clone();
+        keys.insert("dataset".into(), dataset.clone());
+        let cfg = ProblemConfig::from_json(problem, &keys).unwrap();
+        let data = load_dataset(cfg.dataset().unwrap(), 0, Path::new(".")).unwrap();
+        let mut p = build_problem(&cfg, Some(data), 0).unwrap();
+        let mut params = p.initial_params();
+        let mut grad = vec![0.0; p.dim()];
+        let mut batches = Batcher::new(p.train_len(), BatchSize::Examples(16), 0);
+        let mut step = |p: &mut Box<dyn optbench_models::Problem>| {
+            let loss = p.loss_grad(&params, batches.next_batch(), &mut grad);
+            for (x, g) in params.iter_mut().zip(&grad) {
+                *x -= 0.01 * g;
+            }
+            loss
+        };
+        step(&mut p);
+        let init = p.initial_params();
+        p.train_loss(&init);
+        p.test_metrics(&init);
+        let before = allocs();
+        // 12 steps cross two epochs (77 training examples, batches of 16).
+        for i in 0..12 {
+            std::hint::black_box(step(&mut p));
+            if i % 6 == 5 {
+                std::hint::black_box(p.train_loss(&init));
+                std::hint::black_box(p.test_metrics(&init));
+            }
+        }
+        let n = allocs() - before;
+        assert_eq!(
+            n, 0,
+            "{problem}: {n} allocations in 12 steps and 2 evaluations"
+        );
+    }
+}
