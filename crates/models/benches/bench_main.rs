@@ -2,6 +2,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod cnn;
 mod gemm;
 mod loss_grad;
 mod mlp;
@@ -11,6 +12,8 @@ criterion_group!(
     mlp::mlp_train_step,
     mlp::mlp_eval,
     loss_grad::loss_grad,
-    gemm::gemm_vs_matrixmultiply
+    gemm::gemm_vs_matrixmultiply,
+    cnn::cnn_train_step,
+    cnn::conv_layer
 );
 criterion_main!(benches);
