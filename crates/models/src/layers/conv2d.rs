@@ -21,7 +21,9 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::window::{Padding, Window};
-use super::{Dims, Layer, LayerError, Pass, TensorSpec, Workspace, column_sums, uniform_init};
+use super::{
+    Dims, Layer, LayerError, Pass, TensorSpec, Workspace, column_sums, copy_short, uniform_init,
+};
 use crate::gemm::{Mat, gemm};
 
 /// Target size of one group's unrolled block, in floats.
@@ -109,15 +111,27 @@ impl Conv2d {
             for oh in 0..self.out_h {
                 for ow in 0..self.out_w {
                     let row = rows.next().expect("sized by the caller");
+                    // The window's columns are adjacent in the input: one run of k·c values per
+                    // kernel row when the whole run is inside, else value by value.
+                    let first = (ow * self.window.stride).checked_sub(pad.left);
+                    let inside = first.is_some_and(|f| f + kk <= w);
                     for i in 0..kk {
                         let src_h = self.window.source(oh, i, pad.top, h);
-                        for j in 0..kk {
-                            let dst = &mut row[(i * kk + j) * c..][..c];
-                            match (src_h, self.window.source(ow, j, pad.left, w)) {
-                                (Some(sh), Some(sw)) => {
-                                    dst.copy_from_slice(&image[(sh * w + sw) * c..][..c]);
+                        let dst_row = &mut row[i * kk * c..(i + 1) * kk * c];
+                        match (src_h, first) {
+                            (None, _) => dst_row.fill(0.0),
+                            (Some(sh), Some(f)) if inside => {
+                                copy_short(dst_row, &image[(sh * w + f) * c..][..kk * c]);
+                            }
+                            (Some(sh), _) => {
+                                for (j, dst) in dst_row.chunks_exact_mut(c).enumerate() {
+                                    match self.window.source(ow, j, pad.left, w) {
+                                        Some(sw) => {
+                                            copy_short(dst, &image[(sh * w + sw) * c..][..c])
+                                        }
+                                        None => dst.fill(0.0),
+                                    }
                                 }
-                                _ => dst.fill(0.0),
                             }
                         }
                     }
@@ -230,7 +244,7 @@ impl Layer for Conv2d {
             let xg = &x[n0 * in_len..(n0 + g) * in_len];
             let yg = &mut y[n0 * out_len..(n0 + g) * out_len];
             if self.bias {
-                yg.chunks_exact_mut(out).for_each(|r| r.copy_from_slice(b));
+                yg.chunks_exact_mut(out).for_each(|r| copy_short(r, b));
             }
             let a = if self.pointwise() {
                 Mat::rows(xg, k)

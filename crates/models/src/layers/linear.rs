@@ -8,7 +8,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{Dims, Layer, LayerError, Pass, TensorSpec, column_sums, uniform_init};
+use super::{Dims, Layer, LayerError, Pass, TensorSpec, column_sums, copy_short, uniform_init};
 use crate::gemm::{Mat, gemm};
 
 /// `nn.Linear` over the channels of every position.
@@ -68,7 +68,7 @@ impl Layer for Linear {
         let (w, b) = p.split_at(out * n_in);
         let y = &mut y[..rows * out];
         for row in y.chunks_exact_mut(out) {
-            row.copy_from_slice(b);
+            copy_short(row, b);
         }
         let w = Mat::transposed(w, n_in);
         gemm(

@@ -6,7 +6,7 @@
 //! `y[n, h, w, c] = x[n, h·s, w·s, c − p]` for `p ≤ c < p + in`, else 0.
 //! Backward routes `∂y` of the copied channels back to the sampled pixels (zeros elsewhere).
 
-use super::{Dims, Layer, LayerError, Pass};
+use super::{Dims, Layer, LayerError, Pass, copy_short};
 
 /// Subsample-and-zero-pad shortcut (option A).
 #[derive(Clone, Debug)]
@@ -72,7 +72,7 @@ impl Layer for PadShortcut {
             self.for_each_pixel(|o, i| {
                 let px = &mut out[o..o + co];
                 px[..p].fill(0.0);
-                px[p..p + ci].copy_from_slice(&image[i..i + ci]);
+                copy_short(&mut px[p..p + ci], &image[i..i + ci]);
                 px[p + ci..].fill(0.0);
             });
         }
@@ -96,7 +96,7 @@ impl Layer for PadShortcut {
             let image = &mut dx[n * in_len..(n + 1) * in_len];
             let g = &dy[n * out_len..(n + 1) * out_len];
             self.for_each_pixel(|o, i| {
-                image[i..i + ci].copy_from_slice(&g[o + p..o + p + ci]);
+                copy_short(&mut image[i..i + ci], &g[o + p..o + p + ci]);
             });
         }
     }
