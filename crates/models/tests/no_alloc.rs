@@ -41,6 +41,38 @@ fn allocs() -> u64 {
     ALLOCS.with(Cell::get)
 }
 
+/// Allocations made by `steps` SGD steps on batches of `batch` (with `evals` evaluations of
+/// `train_loss` and `test_metrics` spread over them), after a warm-up step and evaluation that
+/// size the buffers.
+fn allocations_in_steps(problem: &ProblemConfig, batch: usize, steps: usize, evals: usize) -> u64 {
+    let data = load_dataset(problem.dataset().unwrap(), 0, Path::new(".")).unwrap();
+    let mut p = build_problem(problem, Some(data), 0).unwrap();
+    let mut params = p.initial_params();
+    let mut grad = vec![0.0; p.dim()];
+    let mut batches = Batcher::new(p.train_len(), BatchSize::Examples(batch), 0);
+    let mut step = |p: &mut Box<dyn optbench_models::Problem>| {
+        let loss = p.loss_grad(&params, batches.next_batch(), &mut grad);
+        for (x, g) in params.iter_mut().zip(&grad) {
+            *x -= 0.01 * g;
+        }
+        loss
+    };
+    // Warm-up: buffers are sized on the first step and the first evaluations.
+    step(&mut p);
+    let init = p.initial_params();
+    p.train_loss(&init);
+    p.test_metrics(&init);
+    let before = allocs();
+    for i in 0..steps {
+        std::hint::black_box(step(&mut p));
+        if (i + 1) % (steps / evals) == 0 {
+            std::hint::black_box(p.train_loss(&init));
+            std::hint::black_box(p.test_metrics(&init));
+        }
+    }
+    allocs() - before
+}
+
 #[test]
 fn training_steps_do_not_allocate() {
     for (problem, hidden) in [("mlp", vec![32, 16]), ("softmax_regression", vec![])] {
@@ -54,33 +86,8 @@ fn training_steps_do_not_allocate() {
             keys.insert("hidden".into(), hidden.into());
         }
         let cfg = ProblemConfig::from_json(problem, &keys).unwrap();
-        let data = load_dataset(cfg.dataset().unwrap(), 0, Path::new(".")).unwrap();
-        let mut p = build_problem(&cfg, Some(data), 0).unwrap();
-        let mut params = p.initial_params();
-        let mut grad = vec![0.0; p.dim()];
-        let mut batches = Batcher::new(p.train_len(), BatchSize::Examples(64), 0);
-        let mut step = |p: &mut Box<dyn optbench_models::Problem>| {
-            let loss = p.loss_grad(&params, batches.next_batch(), &mut grad);
-            for (x, g) in params.iter_mut().zip(&grad) {
-                *x -= 0.01 * g;
-            }
-            loss
-        };
-        // Warm-up: buffers are sized on the first step and the first evaluations.
-        step(&mut p);
-        let init = p.initial_params();
-        p.train_loss(&init);
-        p.test_metrics(&init);
-        let before = allocs();
         // 30 steps cross several epochs (400 training examples, batches of 64).
-        for i in 0..30 {
-            std::hint::black_box(step(&mut p));
-            if i % 10 == 9 {
-                std::hint::black_box(p.train_loss(&init));
-                std::hint::black_box(p.test_metrics(&init));
-            }
-        }
-        let n = allocs() - before;
+        let n = allocations_in_steps(&cfg, 64, 30, 3);
         assert_eq!(
             n, 0,
             "{problem}: {n} allocations in 30 steps and 3 evaluations"
@@ -130,32 +137,8 @@ fn image_network_steps_do_not_allocate() {
         let mut keys = keys.as_object().unwrap().clone();
         keys.insert("dataset".into(), dataset.clone());
         let cfg = ProblemConfig::from_json(problem, &keys).unwrap();
-        let data = load_dataset(cfg.dataset().unwrap(), 0, Path::new(".")).unwrap();
-        let mut p = build_problem(&cfg, Some(data), 0).unwrap();
-        let mut params = p.initial_params();
-        let mut grad = vec![0.0; p.dim()];
-        let mut batches = Batcher::new(p.train_len(), BatchSize::Examples(16), 0);
-        let mut step = |p: &mut Box<dyn optbench_models::Problem>| {
-            let loss = p.loss_grad(&params, batches.next_batch(), &mut grad);
-            for (x, g) in params.iter_mut().zip(&grad) {
-                *x -= 0.01 * g;
-            }
-            loss
-        };
-        step(&mut p);
-        let init = p.initial_params();
-        p.train_loss(&init);
-        p.test_metrics(&init);
-        let before = allocs();
         // 12 steps cross two epochs (77 training examples, batches of 16).
-        for i in 0..12 {
-            std::hint::black_box(step(&mut p));
-            if i % 6 == 5 {
-                std::hint::black_box(p.train_loss(&init));
-                std::hint::black_box(p.test_metrics(&init));
-            }
-        }
-        let n = allocs() - before;
+        let n = allocations_in_steps(&cfg, 16, 12, 2);
         assert_eq!(
             n, 0,
             "{problem}: {n} allocations in 12 steps and 2 evaluations"
