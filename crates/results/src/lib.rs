@@ -63,6 +63,9 @@ use optbench_spec::ids;
 use optbench_spec::plan::{BatchSize, RunSpec};
 use optbench_spec::shard::Shard;
 
+pub mod history;
+pub mod select;
+
 // ---- column names -------------------------------------------------------------------------
 
 /// Stable hash of the resolved run (both files).

@@ -1,0 +1,635 @@
+//! The history store on disk: a folder of Parquet files, one per added result
+//! (`optbench history add STORE DIR`).
+//!
+//! # Layout
+//!
+//! ```text
+//! <store>/
+//!   <commit>.parquet      one added result: one row per (cell, metric), see below
+//!   .<commit>.parquet.tmp-<pid>-<thread>   a file being written (never read)
+//! ```
+//!
+//! Every added result is its own file, named after its commit, so concurrent CI jobs that add
+//! different commits never write the same file. A file is written to a temporary name in the
+//! store folder, flushed to disk (`fsync`), then published: with a hard link, which fails if
+//! the name exists (so two jobs adding the same commit cannot both succeed, and a refused add
+//! leaves the existing file untouched), or, to replace, with a rename over the old file. Both
+//! are atomic on POSIX file systems: a reader sees the old file, the new file or no file, never
+//! a partial one. The folder is `fsync`ed after publishing. Files whose name starts with `.`,
+//! subfolders and files that do not end in `.parquet` are ignored by [`list_entries`].
+//!
+//! A commit is "the same" as one already in the store when one of the two names is a prefix of
+//! the other (an abbreviated and a full SHA); see [`same_commit_entries`].
+//!
+//! # Columns (one row per cell and metric; provenance repeated on every row)
+//!
+//! Provenance: [`COMMIT`], [`DATE`] (RFC 3339, UTC, e.g. `2026-01-31T12:00:00Z`),
+//! [`EXPERIMENT`](crate::EXPERIMENT), [`RUSTC`], [`CPU`], [`ARCH`], [`OS`],
+//! [`OPTBENCH_VERSION`], [`LABELS`] (JSON object of the `--label key=value` pairs, keys
+//! sorted). Cell: [`SERIES_ID`] (what stays the same from commit to commit; see the analysis
+//! crate's `history::add`), [`CELL_ID`](crate::CELL_ID), [`PROBLEM`](crate::PROBLEM),
+//! [`DATASET`](crate::DATASET) (null for analytic problems), [`OPTIMIZER`](crate::OPTIMIZER),
+//! [`LABEL`](crate::LABEL). Summary of the cell's seeds for [`METRIC`]: [`MEDIAN`], [`Q25`],
+//! [`Q75`] (the interquartile range is `q75 − q25`; null when no run has a finite value), [`N`]
+//! (runs the summary is over: status `ok` with a finite value), [`RUNS`] (runs in the cell),
+//! [`DIVERGED`] and [`FAILED`] (runs of the cell with that status).
+//!
+//! Types: counts are UInt64, the summary Float64, everything else Utf8.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM};
+
+/// The commit the result was produced from (any non-empty text of `[0-9A-Za-z._-]`).
+pub const COMMIT: &str = "commit";
+/// When the commit was made (or the result produced), RFC 3339 in UTC.
+pub const DATE: &str = "date";
+/// `rustc --version` of the build that produced the result.
+pub const RUSTC: &str = "rustc";
+/// The CPU model.
+pub const CPU: &str = "cpu";
+/// The CPU architecture.
+pub const ARCH: &str = "arch";
+/// The operating system.
+pub const OS: &str = "os";
+/// The optbench version that produced the result.
+pub const OPTBENCH_VERSION: &str = "optbench_version";
+/// JSON object of the labels given with `--label key=value`.
+pub const LABELS: &str = "labels";
+/// The series a row belongs to: the same key at every commit for the same benchmark entry.
+pub const SERIES_ID: &str = "series_id";
+/// The metric summarised by the row.
+pub const METRIC: &str = "metric";
+/// Median over the runs counted in [`N`].
+pub const MEDIAN: &str = "median";
+/// First quartile (25th percentile, linear interpolation).
+pub const Q25: &str = "q25";
+/// Third quartile (75th percentile, linear interpolation).
+pub const Q75: &str = "q75";
+/// Runs with status `ok` and a finite value of the metric.
+pub const N: &str = "n";
+/// Runs in the cell.
+pub const RUNS: &str = "runs";
+/// Runs of the cell that diverged.
+pub const DIVERGED: &str = "diverged";
+/// Runs of the cell that failed.
+pub const FAILED: &str = "failed";
+
+/// Extension of a store file.
+pub const ENTRY_EXT: &str = "parquet";
+
+/// Longest accepted commit name.
+pub const MAX_COMMIT_LEN: usize = 100;
+
+/// Where a result came from: one per store file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The commit (names the file).
+    pub commit: String,
+    /// RFC 3339 in UTC.
+    pub date: String,
+    /// The experiment's name.
+    pub experiment: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// CPU model.
+    pub cpu: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// Operating system.
+    pub os: String,
+    /// optbench version.
+    pub optbench_version: String,
+    /// `--label key=value` pairs.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The summary of one metric of one cell.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryRow {
+    /// The series (stable across commits).
+    pub series_id: String,
+    /// The cell's id.
+    pub cell_id: String,
+    /// Problem name.
+    pub problem: String,
+    /// Dataset name (None for analytic problems).
+    pub dataset: Option<String>,
+    /// Optimizer name.
+    pub optimizer: String,
+    /// The cell's readable label.
+    pub label: String,
+    /// The metric.
+    pub metric: String,
+    /// Median over the `n` values.
+    pub median: Option<f64>,
+    /// 25th percentile.
+    pub q25: Option<f64>,
+    /// 75th percentile.
+    pub q75: Option<f64>,
+    /// Runs with status ok and a finite value.
+    pub n: u64,
+    /// Runs in the cell.
+    pub runs: u64,
+    /// Diverged runs in the cell.
+    pub diverged: u64,
+    /// Failed runs in the cell.
+    pub failed: u64,
+}
+
+/// One added result: its provenance and its rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryEntry {
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// One row per (cell, metric).
+    pub rows: Vec<HistoryRow>,
+}
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryStoreError {
+    /// A commit name that cannot name a file.
+    #[error(
+        "commit `{0}` cannot name a store file: use 1 to {MAX_COMMIT_LEN} characters of \
+         0-9, A-Z, a-z, `.`, `_`, `-`, not starting with `.`"
+    )]
+    BadCommit(String),
+    /// The commit is already in the store (and `replace` was not asked for).
+    #[error(
+        "commit {commit} is already in the history store ({}); pass --replace to replace it",
+        path.display()
+    )]
+    Exists {
+        /// The commit being added.
+        commit: String,
+        /// The file holding it.
+        path: PathBuf,
+    },
+    /// A file or folder that cannot be created, written, read or renamed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Polars failed to build, write or read a frame.
+    #[error("{}: {source}", path.display())]
+    Polars {
+        /// The Parquet file.
+        path: PathBuf,
+        /// The underlying error.
+        source: PolarsError,
+    },
+    /// A store file that lacks a column or has one of the wrong type.
+    #[error("{}: not a history store file: {message}", path.display())]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryStoreError + '_ {
+    move |source| HistoryStoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> HistoryStoreError + '_ {
+    move |source| HistoryStoreError::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that `commit` can name a store file.
+pub fn check_commit(commit: &str) -> Result<(), HistoryStoreError> {
+    let ok = !commit.is_empty()
+        && commit.len() <= MAX_COMMIT_LEN
+        && !commit.starts_with('.')
+        && commit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(HistoryStoreError::BadCommit(commit.to_string()))
+    }
+}
+
+/// The file of `commit` in `store`.
+pub fn entry_path(store: &Path, commit: &str) -> PathBuf {
+    store.join(format!("{commit}.{ENTRY_EXT}"))
+}
+
+/// The store files, sorted by name (an empty list when the folder does not exist).
+pub fn list_entries(store: &Path) -> Result<Vec<PathBuf>, HistoryStoreError> {
+    let read = match fs::read_dir(store) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(store)(e)),
+    };
+    let mut files = Vec::new();
+    for item in read {
+        let item = item.map_err(io_err(store))?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        let is_file = item.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && !name.starts_with('.') && name.ends_with(&format!(".{ENTRY_EXT}")) {
+            files.push(item.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The commit a store file holds, from its name.
+pub fn commit_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_suffix(&format!(".{ENTRY_EXT}"))
+        .map(str::to_string)
+}
+
+/// The store files whose commit is `commit`, or a prefix of it, or has it as a prefix (an
+/// abbreviated and a full SHA of the same commit).
+pub fn same_commit_entries(store: &Path, commit: &str) -> Result<Vec<PathBuf>, HistoryStoreError> {
+    Ok(list_entries(store)?
+        .into_iter()
+        .filter(|p| commit_of(p).is_some_and(|c| c.starts_with(commit) || commit.starts_with(&c)))
+        .collect())
+}
+
+/// A temporary sibling of `path`, unique per process and thread.
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tid = format!("{:?}", std::thread::current().id());
+    let tid: String = tid.chars().filter(char::is_ascii_digit).collect();
+    path.with_file_name(format!(".{name}.tmp-{}-{tid}", std::process::id()))
+}
+
+/// The frame of an entry (provenance repeated on every row).
+fn entry_frame(entry: &HistoryEntry) -> PolarsResult<DataFrame> {
+    let p = &entry.provenance;
+    let rows = &entry.rows;
+    let n = rows.len();
+    let labels = serde_json::to_string(&p.labels).unwrap_or_else(|_| "{}".into());
+    macro_rules! col {
+        ($name:expr, $f:expr) => {
+            Column::new($name.into(), rows.iter().map($f).collect::<Vec<_>>())
+        };
+    }
+    let constant = |name: &str, value: &str| Column::new(name.into(), vec![value; n]);
+    let cols = vec![
+        constant(COMMIT, &p.commit),
+        constant(DATE, &p.date),
+        constant(EXPERIMENT, &p.experiment),
+        constant(RUSTC, &p.rustc),
+        constant(CPU, &p.cpu),
+        constant(ARCH, &p.arch),
+        constant(OS, &p.os),
+        constant(OPTBENCH_VERSION, &p.optbench_version),
+        constant(LABELS, &labels),
+        col!(SERIES_ID, |r: &HistoryRow| r.series_id.as_str()),
+        col!(CELL_ID, |r: &HistoryRow| r.cell_id.as_str()),
+        col!(PROBLEM, |r: &HistoryRow| r.problem.as_str()),
+        col!(DATASET, |r: &HistoryRow| r.dataset.as_deref()),
+        col!(OPTIMIZER, |r: &HistoryRow| r.optimizer.as_str()),
+        col!(LABEL, |r: &HistoryRow| r.label.as_str()),
+        col!(METRIC, |r: &HistoryRow| r.metric.as_str()),
+        col!(MEDIAN, |r: &HistoryRow| r.median),
+        col!(Q25, |r: &HistoryRow| r.q25),
+        col!(Q75, |r: &HistoryRow| r.q75),
+        col!(N, |r: &HistoryRow| r.n),
+        col!(RUNS, |r: &HistoryRow| r.runs),
+        col!(DIVERGED, |r: &HistoryRow| r.diverged),
+        col!(FAILED, |r: &HistoryRow| r.failed),
+    ];
+    DataFrame::new(n, cols)
+}
+
+/// Writes `entry` as `<store>/<commit>.parquet` (see the module docs: temporary file, fsync,
+/// then a hard link that refuses an existing commit, or with `replace` a rename over it; other
+/// files of the same commit under another abbreviation are removed after a replace). Creates
+/// the store folder if needed. Returns the file written.
+pub fn write_entry(
+    store: &Path,
+    entry: &HistoryEntry,
+    replace: bool,
+) -> Result<PathBuf, HistoryStoreError> {
+    let commit = &entry.provenance.commit;
+    check_commit(commit)?;
+    fs::create_dir_all(store).map_err(io_err(store))?;
+    let path = entry_path(store, commit);
+    let existing = same_commit_entries(store, commit)?;
+    if let (false, Some(old)) = (replace, existing.first()) {
+        return Err(HistoryStoreError::Exists {
+            commit: commit.clone(),
+            path: old.clone(),
+        });
+    }
+    let tmp = tmp_path(&path);
+    let written = write_synced(&tmp, entry);
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let published = if replace {
+        fs::rename(&tmp, &path).map_err(io_err(&path))
+    } else {
+        match fs::hard_link(&tmp, &path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(HistoryStoreError::Exists {
+                    commit: commit.clone(),
+                    path: path.clone(),
+                })
+            }
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    };
+    if !replace || published.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    published?;
+    for old in existing.iter().filter(|p| **p != path) {
+        fs::remove_file(old).map_err(io_err(old))?;
+    }
+    sync_dir(store);
+    Ok(path)
+}
+
+/// Writes the entry's Parquet file to `tmp` and flushes it to disk.
+fn write_synced(tmp: &Path, entry: &HistoryEntry) -> Result<(), HistoryStoreError> {
+    let mut df = entry_frame(entry).map_err(pl_err(tmp))?;
+    let file = File::create(tmp).map_err(io_err(tmp))?;
+    let mut out = BufWriter::new(file);
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .set_parallel(false)
+        .finish(&mut df)
+        .map_err(pl_err(tmp))?;
+    out.flush().map_err(io_err(tmp))?;
+    let file = out.into_inner().map_err(|e| io_err(tmp)(e.into_error()))?;
+    file.sync_all().map_err(io_err(tmp))
+}
+
+/// Flushes a folder's entries to disk (best effort: not every platform can open a folder).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// A Utf8 column as owned optional strings.
+fn str_col(
+    df: &DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<Option<String>>, HistoryStoreError> {
+    let schema = |message: String| HistoryStoreError::Schema {
+        path: path.to_path_buf(),
+        message,
+    };
+    let col = df
+        .column(name)
+        .map_err(|_| schema(format!("no `{name}` column")))?;
+    let ca = col
+        .str()
+        .map_err(|_| schema(format!("column `{name}` is {}, not text", col.dtype())))?;
+    Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A numeric column cast to `T`.
+fn num_col<T: PolarsNumericType>(
+    df: &DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<Option<T::Native>>, HistoryStoreError> {
+    let schema = |message: String| HistoryStoreError::Schema {
+        path: path.to_path_buf(),
+        message,
+    };
+    let col = df
+        .column(name)
+        .map_err(|_| schema(format!("no `{name}` column")))?;
+    if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
+        return Err(schema(format!(
+            "column `{name}` is {}, not a number",
+            col.dtype()
+        )));
+    }
+    let cast = col
+        .cast(&T::get_static_dtype())
+        .map_err(|e| schema(format!("column `{name}`: {e}")))?;
+    let ca: &ChunkedArray<T> = cast
+        .as_materialized_series()
+        .unpack()
+        .map_err(|e| schema(format!("column `{name}`: {e}")))?;
+    Ok(ca.iter().collect())
+}
+
+/// Reads one store file.
+pub fn read_entry(path: &Path) -> Result<HistoryEntry, HistoryStoreError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let df = ParquetReader::new(file).finish().map_err(pl_err(path))?;
+    let first = |name: &str| -> Result<String, HistoryStoreError> {
+        let col = df.column(name).map_err(|_| HistoryStoreError::Schema {
+            path: path.to_path_buf(),
+            message: format!("no `{name}` column"),
+        })?;
+        let ca = col.str().map_err(|_| HistoryStoreError::Schema {
+            path: path.to_path_buf(),
+            message: format!("column `{name}` is {}, not text", col.dtype()),
+        })?;
+        Ok(ca.get(0).unwrap_or_default().to_string())
+    };
+    let labels_text = first(LABELS)?;
+    let labels: BTreeMap<String, String> = if labels_text.is_empty() {
+        BTreeMap::new()
+    } else {
+        serde_json::from_str(&labels_text).map_err(|e| HistoryStoreError::Schema {
+            path: path.to_path_buf(),
+            message: format!("column `{LABELS}` is not a JSON object of strings: {e}"),
+        })?
+    };
+    let provenance = Provenance {
+        commit: first(COMMIT)?,
+        date: first(DATE)?,
+        experiment: first(EXPERIMENT)?,
+        rustc: first(RUSTC)?,
+        cpu: first(CPU)?,
+        arch: first(ARCH)?,
+        os: first(OS)?,
+        optbench_version: first(OPTBENCH_VERSION)?,
+        labels,
+    };
+    let series_id = str_col(&df, SERIES_ID, path)?;
+    let cell_id = str_col(&df, CELL_ID, path)?;
+    let problem = str_col(&df, PROBLEM, path)?;
+    let dataset = str_col(&df, DATASET, path)?;
+    let optimizer = str_col(&df, OPTIMIZER, path)?;
+    let label = str_col(&df, LABEL, path)?;
+    let metric = str_col(&df, METRIC, path)?;
+    let median = num_col::<Float64Type>(&df, MEDIAN, path)?;
+    let q25 = num_col::<Float64Type>(&df, Q25, path)?;
+    let q75 = num_col::<Float64Type>(&df, Q75, path)?;
+    let n = num_col::<UInt64Type>(&df, N, path)?;
+    let runs = num_col::<UInt64Type>(&df, RUNS, path)?;
+    let diverged = num_col::<UInt64Type>(&df, DIVERGED, path)?;
+    let failed = num_col::<UInt64Type>(&df, FAILED, path)?;
+    let rows = (0..df.height())
+        .map(|i| HistoryRow {
+            series_id: series_id[i].clone().unwrap_or_default(),
+            cell_id: cell_id[i].clone().unwrap_or_default(),
+            problem: problem[i].clone().unwrap_or_default(),
+            dataset: dataset[i].clone(),
+            optimizer: optimizer[i].clone().unwrap_or_default(),
+            label: label[i].clone().unwrap_or_default(),
+            metric: metric[i].clone().unwrap_or_default(),
+            median: median[i],
+            q25: q25[i],
+            q75: q75[i],
+            n: n[i].unwrap_or(0),
+            runs: runs[i].unwrap_or(0),
+            diverged: diverged[i].unwrap_or(0),
+            failed: failed[i].unwrap_or(0),
+        })
+        .collect();
+    Ok(HistoryEntry { provenance, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(commit: &str, median: f64) -> HistoryEntry {
+        let mut labels = BTreeMap::new();
+        labels.insert("runner".to_string(), "linux".to_string());
+        HistoryEntry {
+            provenance: Provenance {
+                commit: commit.into(),
+                date: "2026-01-02T03:04:05Z".into(),
+                experiment: "ci".into(),
+                rustc: "rustc 1.95.0".into(),
+                cpu: "AMD EPYC".into(),
+                arch: "x86_64".into(),
+                os: "linux".into(),
+                optbench_version: "0.1.0".into(),
+                labels,
+            },
+            rows: vec![
+                HistoryRow {
+                    series_id: "s1".into(),
+                    cell_id: "c1".into(),
+                    problem: "quadratic".into(),
+                    dataset: None,
+                    optimizer: "adam".into(),
+                    label: "adam lr=0.1".into(),
+                    metric: "final_train_loss".into(),
+                    median: Some(median),
+                    q25: Some(median - 1.0),
+                    q75: Some(median + 1.0),
+                    n: 3,
+                    runs: 4,
+                    diverged: 1,
+                    failed: 0,
+                },
+                HistoryRow {
+                    series_id: "s2".into(),
+                    cell_id: "c2".into(),
+                    problem: "mlp".into(),
+                    dataset: Some("iris".into()),
+                    optimizer: "sgd".into(),
+                    label: "sgd".into(),
+                    metric: "final_test_accuracy".into(),
+                    median: None,
+                    q25: None,
+                    q75: None,
+                    n: 0,
+                    runs: 2,
+                    diverged: 0,
+                    failed: 2,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry("abc123", 2.5);
+        let path = write_entry(dir.path(), &e, false).unwrap();
+        assert_eq!(path, dir.path().join("abc123.parquet"));
+        assert_eq!(read_entry(&path).unwrap(), e);
+        assert_eq!(list_entries(dir.path()).unwrap(), vec![path]);
+    }
+
+    #[test]
+    fn same_commit_is_refused_unless_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        write_entry(dir.path(), &entry("abc123", 1.0), false).unwrap();
+        // The full SHA of the same commit, and the same name.
+        for commit in ["abc123", "abc123def", "abc"] {
+            let err = write_entry(dir.path(), &entry(commit, 2.0), false).unwrap_err();
+            assert!(matches!(err, HistoryStoreError::Exists { .. }), "{err}");
+        }
+        let only = list_entries(dir.path()).unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!(read_entry(&only[0]).unwrap().rows[0].median, Some(1.0));
+        // Replacing under a longer name removes the abbreviated file.
+        let p = write_entry(dir.path(), &entry("abc123def", 2.0), true).unwrap();
+        assert_eq!(list_entries(dir.path()).unwrap(), vec![p.clone()]);
+        assert_eq!(read_entry(&p).unwrap().rows[0].median, Some(2.0));
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn bad_commits_are_refused() {
+        for c in ["", ".hidden", "a/b", "a b", &"x".repeat(101)] {
+            assert!(check_commit(c).is_err(), "{c}");
+        }
+        check_commit("v1.2.3_rc-1").unwrap();
+    }
+
+    #[test]
+    fn other_files_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".x.parquet.tmp-1-1"), b"partial").unwrap();
+        fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        fs::create_dir(dir.path().join("report.parquet")).unwrap();
+        assert!(list_entries(dir.path()).unwrap().is_empty());
+        assert!(
+            list_entries(&dir.path().join("missing"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_foreign_parquet_file_is_a_schema_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        let mut df = DataFrame::new(1, vec![Column::new("a".into(), [1i64])]).unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        assert!(matches!(
+            read_entry(&path),
+            Err(HistoryStoreError::Schema { .. })
+        ));
+    }
+}
