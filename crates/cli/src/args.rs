@@ -160,6 +160,17 @@ pub struct CompareArgs {
     /// regression.
     #[arg(long)]
     pub fail_underpowered: bool,
+    /// Smallest median relative change of wall_time_s and examples_per_s that counts (timing
+    /// is noisy; trust it only on the same machine type with no other load).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.10)]
+    pub speed_min_effect: f64,
+    /// Also write the result as JUnit XML to FILE (a test case per cell and metric; a
+    /// regression is a failure).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also append the Markdown report to the file named by $GITHUB_STEP_SUMMARY, when set.
+    #[arg(long)]
+    pub summary: bool,
 }
 
 impl CompareArgs {
@@ -187,6 +198,7 @@ impl CompareArgs {
             fdr: self.fdr,
             atol: self.atol,
             fail_underpowered: self.fail_underpowered,
+            speed_min_effect: self.speed_min_effect,
         }
     }
 }

@@ -102,19 +102,24 @@ impl CliError {
             },
             CliError::Compare(e) => match e {
                 CompareError::BadArgs(_) | CompareError::Read { .. } => BadInput,
-                CompareError::WriteJson { .. } | CompareError::Internal(_) => Internal,
+                CompareError::WriteReport { .. } | CompareError::Internal(_) => Internal,
             },
-            CliError::Plot(e) => match e {
-                PlotError::Data(d) => data_code(d),
-                PlotError::NoRuns { .. } => BadInput,
-                PlotError::Font | PlotError::Io { .. } | PlotError::Draw { .. } => Internal,
-            },
+            CliError::Plot(e) => plot_code(e),
             CliError::Report(e) => match e {
                 ReportError::Data(d) => data_code(d),
                 ReportError::NoRuns { .. } => BadInput,
                 ReportError::Io { .. } => Internal,
             },
         }
+    }
+}
+
+/// Figures: results that cannot be read are bad input; failing to draw is internal.
+fn plot_code(e: &PlotError) -> ExitCode {
+    match e {
+        PlotError::Data(d) => data_code(d),
+        PlotError::NoRuns { .. } => ExitCode::BadInput,
+        PlotError::Font | PlotError::Io { .. } | PlotError::Draw { .. } => ExitCode::Internal,
     }
 }
 

@@ -447,6 +447,9 @@ fn run_compare_writes_json() {
         json: Some(json.clone()),
         all: false,
         fail_underpowered: false,
+        speed_min_effect: 0.10,
+        junit: None,
+        summary: false,
     };
     assert_eq!(compare_command(&args).unwrap(), ExitCode::Failed);
     let v: serde_json::Value =

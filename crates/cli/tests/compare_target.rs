@@ -497,6 +497,9 @@ fn target_syntax_errors_are_clear() {
         json: None,
         all: false,
         fail_underpowered: false,
+        speed_min_effect: 0.10,
+        junit: None,
+        summary: false,
     };
     // --target adds to the default metrics.
     assert_eq!(args.settings().metrics.len(), 3);
