@@ -1,7 +1,9 @@
 //! optbench's analysis of results folders: statistics ([`stats`]), the CI comparison
-//! ([`compare`]), tables ([`report`]) and figures ([`plot`]). It reads results folders only.
+//! ([`compare`]), regression tracking over commits ([`history`]), tables ([`report`]) and
+//! figures ([`plot`]). It reads results folders (and the history store) only.
 
 pub mod compare;
+pub mod history;
 pub mod plot;
 pub mod report;
 pub mod stats;

@@ -1,5 +1,5 @@
-//! The statistics behind `optbench compare`: the one-sided Wilcoxon signed-rank test,
-//! Benjamini–Hochberg adjusted p-values and the median.
+//! The statistics behind `optbench compare` and `optbench history`: the one-sided Wilcoxon
+//! signed-rank test, Benjamini–Hochberg adjusted p-values, the median and quantiles.
 //!
 //! Everything here is checked against SciPy 1.17 to 1e-12 (`tests/data/stats_reference.json`,
 //! written once by `scripts/scipy_reference.py`; no test runs Python).
@@ -321,6 +321,27 @@ pub fn median(x: &[f64]) -> Option<f64> {
     })
 }
 
+/// The `p`-quantile (`0 ≤ p ≤ 1`) by linear interpolation between order statistics: with the
+/// values sorted, `x_(h)` at the fractional rank `h = (n − 1)·p` (0-based). This is Hyndman &
+/// Fan's definition 7, the default of `numpy.quantile`, R's `quantile` and
+/// `torch.quantile`. `None` for an empty slice, one holding NaN, or `p` outside `[0, 1]`.
+pub fn quantile(x: &[f64], p: f64) -> Option<f64> {
+    if x.is_empty() || x.iter().any(|v| v.is_nan()) || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let mut s = x.to_vec();
+    s.sort_by(f64::total_cmp);
+    let h = (s.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(s.len() - 1);
+    let frac = h - lo as f64;
+    Some(if frac == 0.0 {
+        s[lo]
+    } else {
+        s[lo] + frac * (s[hi] - s[lo])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +462,22 @@ mod tests {
         assert_eq!(median(&[1.0, f64::NAN]), None);
         assert!(close(median(&[3.0, 1.0, 2.0]).unwrap(), 2.0, 0.0));
         assert!(close(median(&[4.0, 1.0, 2.0, 3.0]).unwrap(), 2.5, 0.0));
+    }
+
+    #[test]
+    fn quantile_by_hand() {
+        // numpy.quantile([1, 2, 3, 4], [0.25, 0.5, 0.75]) = [1.75, 2.5, 3.25].
+        let x = [4.0, 1.0, 3.0, 2.0];
+        assert!(close(quantile(&x, 0.25).unwrap(), 1.75, 1e-15));
+        assert!(close(quantile(&x, 0.5).unwrap(), 2.5, 1e-15));
+        assert!(close(quantile(&x, 0.75).unwrap(), 3.25, 1e-15));
+        assert!(close(quantile(&x, 0.0).unwrap(), 1.0, 0.0));
+        assert!(close(quantile(&x, 1.0).unwrap(), 4.0, 0.0));
+        // One value: every quantile is that value.
+        assert!(close(quantile(&[7.0], 0.25).unwrap(), 7.0, 0.0));
+        assert_eq!(quantile(&[], 0.5), None);
+        assert_eq!(quantile(&[1.0], 1.5), None);
+        assert_eq!(quantile(&[1.0, f64::NAN], 0.5), None);
     }
 
     #[test]

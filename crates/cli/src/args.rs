@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use optbench_analysis::compare::{Settings, Target};
+use optbench_analysis::history::{self, ChangeSettings, ShowOptions};
 use optbench_analysis::plot::{FigureSize, Format, Metric, PlotOptions, SelectBy, XAxis};
 use strum::VariantNames;
 
@@ -34,6 +35,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Combine the shards of a results folder into one result.
     Merge(MergeArgs),
+    /// Track results over commits: add a results folder to a history store; show its trends
+    /// and change points.
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 /// `optbench run`.
@@ -264,4 +269,99 @@ fn x_axis() -> impl TypedValueParser<Value = XAxis> {
         s.parse::<XAxis>()
             .map_err(|_| format!("`{s}` is not an x axis"))
     })
+}
+
+fn parse_label_arg(text: &str) -> Result<(String, String), String> {
+    history::add::parse_label(text).map_err(|e| e.to_string())
+}
+
+/// `optbench history`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Add a results folder to a history store (one Parquet file per commit).
+    Add(HistoryAddArgs),
+    /// Write the trend figures and the change points of a history store.
+    Show(HistoryShowArgs),
+}
+
+/// `optbench history add STORE DIR`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryAddArgs {
+    /// The history store (a folder, created if needed).
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// The results folder to add (runs.parquet and manifest.json; metrics.parquet for
+    /// examples_per_s).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The commit [default: the manifest's git_commit].
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// The commit's date, RFC 3339 or YYYY-MM-DD (in CI: `git show -s --format=%cI`)
+    /// [default: the manifest's start_time].
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// A label recorded with the result (repeatable), e.g. --label runner=ubuntu-24.04.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label_arg)]
+    pub labels: Vec<(String, String)>,
+    /// Replace the commit if the store already has it.
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// `optbench history show STORE`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryShowArgs {
+    /// The history store.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// Output folder of the figures, changes.md and changes.json [default: STORE/report].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only this metric (repeatable) [default: every metric in the store].
+    #[arg(long = "metric", value_name = "M")]
+    pub metrics: Vec<String>,
+    /// Only the results with this label (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label_arg)]
+    pub labels: Vec<(String, String)>,
+    /// Smallest relative step of a convergence metric that counts.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    pub min_effect: f64,
+    /// Smallest relative step of wall_time_s or examples_per_s that counts.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.10)]
+    pub speed_min_effect: f64,
+    /// Penalty per change point, in units of the noise scale times ln(commits).
+    #[arg(long, value_name = "BETA", default_value_t = history::changepoint::DEFAULT_BETA)]
+    pub penalty: f64,
+    /// Absolute floor of relative changes: they divide by max(|level|, atol).
+    #[arg(long, value_name = "ABS", default_value_t = 1e-8)]
+    pub atol: f64,
+    /// Figure width: a paper column (3.5 in) or a full page (7 in).
+    #[arg(long, default_value = "page", value_parser = choice::<FigureSize>())]
+    pub size: FigureSize,
+    /// Files to write.
+    #[arg(long, default_value = "both", value_parser = choice::<Format>())]
+    pub format: Format,
+}
+
+impl HistoryShowArgs {
+    /// The options these arguments ask for.
+    pub fn options(&self) -> ShowOptions {
+        ShowOptions {
+            out: self
+                .out
+                .clone()
+                .unwrap_or_else(|| self.store.join("report")),
+            metrics: self.metrics.clone(),
+            labels: self.labels.clone(),
+            changes: ChangeSettings {
+                beta: self.penalty,
+                min_effect: self.min_effect,
+                speed_min_effect: self.speed_min_effect,
+                atol: self.atol,
+            },
+            size: self.size,
+            format: self.format,
+        }
+    }
 }

@@ -4,18 +4,20 @@
 //! |---:|---|
 //! | 0 | success (`compare`: no regression) |
 //! | 1 | a run failed (`run`), a regression (`compare`), an interrupted sweep |
-//! | 2 | bad input: experiment file, command line, results folder not comparable or incomplete |
+//! | 2 | bad input: experiment file, command line, results folder not comparable or incomplete, a commit already in the history store |
 //! | 3 | internal error: a bug, or writing results failed |
 //!
 //! Every command returns `Result<ExitCode, CliError>`; [`CliError::exit_code`] is one exhaustive
 //! match over every library error, so a new error variant cannot reach the user without a code.
 
 use optbench_analysis::compare::CompareError;
+use optbench_analysis::history::HistoryError;
 use optbench_analysis::plot::{DataError, PlotError};
 use optbench_analysis::report::ReportError;
 use optbench_exec::merge::MergeError;
 use optbench_exec::sweep::SweepError;
 use optbench_results::ResultsError;
+use optbench_results::history::HistoryStoreError;
 use optbench_spec::ExperimentError;
 
 /// What the process returns.
@@ -75,6 +77,9 @@ pub enum CliError {
     /// `optbench report`.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// `optbench history`.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// A panic inside a command (a bug).
     #[error("internal error: {0}")]
     Panic(String),
@@ -109,6 +114,20 @@ impl CliError {
                 ReportError::Data(d) => data_code(d),
                 ReportError::NoRuns { .. } => BadInput,
                 ReportError::Io { .. } => Internal,
+            },
+            CliError::History(e) => match e {
+                HistoryError::BadArgs(_)
+                | HistoryError::Results { .. }
+                | HistoryError::Read(_)
+                | HistoryError::Empty { .. } => BadInput,
+                HistoryError::Add(store) => match store {
+                    HistoryStoreError::BadCommit(_)
+                    | HistoryStoreError::Exists { .. }
+                    | HistoryStoreError::Schema { .. } => BadInput,
+                    HistoryStoreError::Io { .. } | HistoryStoreError::Polars { .. } => Internal,
+                },
+                HistoryError::Plot(p) => plot_code(p),
+                HistoryError::Write { .. } => Internal,
             },
         }
     }
@@ -169,6 +188,16 @@ mod tests {
         assert_eq!(e.exit_code(), ExitCode::BadInput);
         let e = CliError::from(PlotError::NoRuns { path: "r".into() });
         assert_eq!(e.exit_code(), ExitCode::BadInput);
+        let e = CliError::from(HistoryError::Add(HistoryStoreError::Exists {
+            commit: "abc".into(),
+            path: "s/abc.parquet".into(),
+        }));
+        assert_eq!(e.exit_code(), ExitCode::BadInput);
+        let e = CliError::from(HistoryError::Write {
+            path: "o".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        assert_eq!(e.exit_code(), ExitCode::Internal);
         assert_eq!(ExitCode::Failed.code(), 1);
         assert_eq!(ExitCode::Ok.code(), 0);
     }

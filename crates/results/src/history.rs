@@ -18,8 +18,9 @@
 //! a partial one. The folder is `fsync`ed after publishing. Files whose name starts with `.`,
 //! subfolders and files that do not end in `.parquet` are ignored by [`list_entries`].
 //!
-//! A commit is "the same" as one already in the store when one of the two names is a prefix of
-//! the other (an abbreviated and a full SHA); see [`same_commit_entries`].
+//! A commit is "the same" as one already in the store when the names are equal, or both are git
+//! SHAs (7 or more hex digits) and one is a prefix of the other (an abbreviated and a full SHA);
+//! see [`same_commit`].
 //!
 //! # Columns (one row per cell and metric; provenance repeated on every row)
 //!
@@ -43,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM};
+use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM, tmp_path};
 
 /// The commit the result was produced from (any non-empty text of `[0-9A-Za-z._-]`).
 pub const COMMIT: &str = "commit";
@@ -259,24 +260,19 @@ pub fn commit_of(path: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The store files whose commit is `commit`, or a prefix of it, or has it as a prefix (an
-/// abbreviated and a full SHA of the same commit).
+/// Whether two commit names name the same commit: equal, or both git SHAs (at least 7 hex
+/// digits, git's shortest abbreviation) of which one is a prefix of the other.
+pub fn same_commit(a: &str, b: &str) -> bool {
+    let sha = |s: &str| s.len() >= 7 && s.chars().all(|c| c.is_ascii_hexdigit());
+    a == b || (sha(a) && sha(b) && (a.starts_with(b) || b.starts_with(a)))
+}
+
+/// The store files whose commit is the same as `commit` ([`same_commit`]).
 pub fn same_commit_entries(store: &Path, commit: &str) -> Result<Vec<PathBuf>, HistoryStoreError> {
     Ok(list_entries(store)?
         .into_iter()
-        .filter(|p| commit_of(p).is_some_and(|c| c.starts_with(commit) || commit.starts_with(&c)))
+        .filter(|p| commit_of(p).is_some_and(|c| same_commit(&c, commit)))
         .collect())
-}
-
-/// A temporary sibling of `path`, unique per process and thread.
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tid = format!("{:?}", std::thread::current().id());
-    let tid: String = tid.chars().filter(char::is_ascii_digit).collect();
-    path.with_file_name(format!(".{name}.tmp-{}-{tid}", std::process::id()))
 }
 
 /// The frame of an entry (provenance repeated on every row).
@@ -579,22 +575,34 @@ mod tests {
     #[test]
     fn same_commit_is_refused_unless_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        write_entry(dir.path(), &entry("abc123", 1.0), false).unwrap();
-        // The full SHA of the same commit, and the same name.
-        for commit in ["abc123", "abc123def", "abc"] {
+        write_entry(dir.path(), &entry("abc1234", 1.0), false).unwrap();
+        // The same name, and the full SHA of the same commit.
+        for commit in ["abc1234", "abc1234def"] {
             let err = write_entry(dir.path(), &entry(commit, 2.0), false).unwrap_err();
             assert!(matches!(err, HistoryStoreError::Exists { .. }), "{err}");
         }
         let only = list_entries(dir.path()).unwrap();
         assert_eq!(only.len(), 1);
         assert_eq!(read_entry(&only[0]).unwrap().rows[0].median, Some(1.0));
+        // Names that are not SHAs, or shorter than 7 digits, are compared exactly.
+        write_entry(dir.path(), &entry("abc", 3.0), false).unwrap();
+        std::fs::remove_file(entry_path(dir.path(), "abc")).unwrap();
         // Replacing under a longer name removes the abbreviated file.
-        let p = write_entry(dir.path(), &entry("abc123def", 2.0), true).unwrap();
+        let p = write_entry(dir.path(), &entry("abc1234def", 2.0), true).unwrap();
         assert_eq!(list_entries(dir.path()).unwrap(), vec![p.clone()]);
         assert_eq!(read_entry(&p).unwrap().rows[0].median, Some(2.0));
         // No temporary file is left behind.
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn same_commit_names() {
+        assert!(same_commit("c1", "c1"));
+        assert!(!same_commit("c1", "c10"));
+        assert!(same_commit("0123abc", "0123abcdef"));
+        assert!(!same_commit("0123ab", "0123abcdef"));
+        assert!(!same_commit("v1.2.3x", "v1.2.3xyz"));
     }
 
     #[test]

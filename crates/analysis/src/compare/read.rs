@@ -68,22 +68,6 @@ pub(crate) fn read_metrics(
     })
 }
 
-/// A numeric column of a metrics frame as f64, or a reason it is missing or not numeric.
-pub(crate) fn f64_column(df: &DataFrame, name: &str, side: &str) -> Result<Float64Chunked, String> {
-    let col = df
-        .column(name)
-        .map_err(|_| format!("the {side} {METRICS_FILE} has no `{name}` column"))?;
-    if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
-        return Err(format!(
-            "column `{name}` of the {side} {METRICS_FILE} is {}, not a number",
-            col.dtype()
-        ));
-    }
-    col.cast(&DataType::Float64)
-        .and_then(|c| c.f64().cloned())
-        .map_err(|e| format!("column `{name}` ({side} {METRICS_FILE}): {e}"))
-}
-
 /// The columns of one side, extracted once.
 pub(crate) struct Side {
     pub(crate) run_id: Vec<String>,
@@ -112,61 +96,61 @@ pub(crate) fn status_name(rank: u8) -> &'static str {
     }
 }
 
-/// A numeric column of a runs table as f64 (empty, with the reason in `problems`, when it is
-/// missing or not numeric); `side` says whose runs.parquet it is.
+/// A numeric column as f64, or why it is missing or not numeric; `file` names the table in the
+/// message (`baseline runs.parquet`).
+pub(crate) fn f64_column(df: &DataFrame, name: &str, file: &str) -> Result<Float64Chunked, String> {
+    let col = df
+        .column(name)
+        .map_err(|_| format!("the {file} has no `{name}` column"))?;
+    if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
+        return Err(format!(
+            "column `{name}` of the {file} is {}, not a number",
+            col.dtype()
+        ));
+    }
+    col.cast(&DataType::Float64)
+        .and_then(|c| c.f64().cloned())
+        .map_err(|e| format!("column `{name}` ({file}): {e}"))
+}
+
+/// A text column, or why it is missing or not text; `file` names the table in the message.
+pub(crate) fn text_column(df: &DataFrame, name: &str, file: &str) -> Result<StringChunked, String> {
+    let col = df
+        .column(name)
+        .map_err(|_| format!("the {file} has no `{name}` column"))?;
+    col.str()
+        .cloned()
+        .map_err(|_| format!("column `{name}` of the {file} is {}, not text", col.dtype()))
+}
+
+/// [`f64_column`] as values, empty with the reason in `problems` when it is missing.
 pub(crate) fn number_column(
     df: &DataFrame,
     name: &str,
-    side: &str,
+    file: &str,
     problems: &mut Vec<String>,
 ) -> Vec<Option<f64>> {
-    let col = match df.column(name) {
-        Err(_) => {
-            problems.push(format!("the {side} runs.parquet has no `{name}` column"));
-            return Vec::new();
-        }
-        Ok(col) => col,
-    };
-    if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
-        problems.push(format!(
-            "column `{name}` of the {side} runs.parquet is {}, not a number",
-            col.dtype()
-        ));
-        return Vec::new();
-    }
-    match col.cast(&DataType::Float64).and_then(|c| c.f64().cloned()) {
-        Ok(ca) => ca.iter().collect(),
-        Err(e) => {
-            problems.push(format!("column `{name}` ({side}): {e}"));
+    f64_column(df, name, file)
+        .map(|ca| ca.iter().collect())
+        .unwrap_or_else(|e| {
+            problems.push(e);
             Vec::new()
-        }
-    }
+        })
 }
 
-/// A text column of a runs table (empty, with the reason in `problems`, when it is missing or
-/// not text); `side` says whose runs.parquet it is.
+/// [`text_column`] as owned values, empty with the reason in `problems` when it is missing.
 pub(crate) fn str_column(
     df: &DataFrame,
     name: &str,
-    side: &str,
+    file: &str,
     problems: &mut Vec<String>,
 ) -> Vec<Option<String>> {
-    match df.column(name) {
-        Err(_) => {
-            problems.push(format!("the {side} runs.parquet has no `{name}` column"));
+    text_column(df, name, file)
+        .map(|ca| ca.iter().map(|v| v.map(str::to_owned)).collect())
+        .unwrap_or_else(|e| {
+            problems.push(e);
             Vec::new()
-        }
-        Ok(col) => match col.str() {
-            Ok(ca) => ca.iter().map(|v| v.map(str::to_owned)).collect(),
-            Err(_) => {
-                problems.push(format!(
-                    "column `{name}` of the {side} runs.parquet is {}, not text",
-                    col.dtype()
-                ));
-                Vec::new()
-            }
-        },
-    }
+        })
 }
 
 impl Side {
@@ -176,13 +160,15 @@ impl Side {
         metrics: &[String],
     ) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
-        let run_id = str_column(df, RUN_ID, side, &mut problems);
-        let cell_id = str_column(df, CELL_ID, side, &mut problems);
-        let status = str_column(df, STATUS, side, &mut problems);
-        let problem = str_column(df, PROBLEM, side, &mut problems);
-        let label = str_column(df, LABEL, side, &mut problems);
+        let file = format!("{side} runs.parquet");
+        let file = file.as_str();
+        let run_id = str_column(df, RUN_ID, file, &mut problems);
+        let cell_id = str_column(df, CELL_ID, file, &mut problems);
+        let status = str_column(df, STATUS, file, &mut problems);
+        let problem = str_column(df, PROBLEM, file, &mut problems);
+        let label = str_column(df, LABEL, file, &mut problems);
         let dataset = match df.column(DATASET) {
-            Ok(_) => str_column(df, DATASET, side, &mut problems),
+            Ok(_) => str_column(df, DATASET, file, &mut problems),
             Err(_) => vec![None; df.height()],
         };
         let seed: Vec<Option<u64>> = match df.column(SEED) {
@@ -207,7 +193,7 @@ impl Side {
         };
         let metric_values: Vec<Vec<Option<f64>>> = metrics
             .iter()
-            .map(|m| number_column(df, m, side, &mut problems))
+            .map(|m| number_column(df, m, file, &mut problems))
             .collect();
         if !problems.is_empty() {
             return Err(problems);

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use super::Direction;
+use super::read::{f64_column, text_column};
 use optbench_results::{EXAMPLES_SEEN, RUN_ID, WALL_TIME_S};
 
 /// Training examples per second of wall time, derived per run.
@@ -39,35 +40,14 @@ pub fn add_examples_per_s(
     metrics: &DataFrame,
     side: &str,
 ) -> Result<(), String> {
-    let text = |df: &DataFrame, name: &str, file: &str| -> Result<StringChunked, String> {
-        let col = df
-            .column(name)
-            .map_err(|_| format!("the {side} {file} has no `{name}` column"))?;
-        col.str().cloned().map_err(|_| {
-            format!(
-                "column `{name}` of the {side} {file} is {}, not text",
-                col.dtype()
-            )
-        })
-    };
-    let number = |df: &DataFrame, name: &str, file: &str| -> Result<Float64Chunked, String> {
-        let col = df
-            .column(name)
-            .map_err(|_| format!("the {side} {file} has no `{name}` column"))?;
-        if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
-            return Err(format!(
-                "column `{name}` of the {side} {file} is {}, not a number",
-                col.dtype()
-            ));
-        }
-        col.cast(&DataType::Float64)
-            .and_then(|c| c.f64().cloned())
-            .map_err(|e| format!("column `{name}` ({side} {file}): {e}"))
-    };
-    let m_ids = text(metrics, RUN_ID, "metrics.parquet")?;
-    let m_examples = number(metrics, EXAMPLES_SEEN, "metrics.parquet")?;
-    let r_ids = text(runs, RUN_ID, "runs.parquet")?;
-    let r_wall = number(runs, WALL_TIME_S, "runs.parquet")?;
+    let (metrics_file, runs_file) = (
+        format!("{side} metrics.parquet"),
+        format!("{side} runs.parquet"),
+    );
+    let m_ids = text_column(metrics, RUN_ID, &metrics_file)?;
+    let m_examples = f64_column(metrics, EXAMPLES_SEEN, &metrics_file)?;
+    let r_ids = text_column(runs, RUN_ID, &runs_file)?;
+    let r_wall = f64_column(runs, WALL_TIME_S, &runs_file)?;
     let mut examples: HashMap<&str, f64> = HashMap::new();
     for (id, e) in m_ids.iter().zip(m_examples.iter()) {
         if let (Some(id), Some(e)) = (id, e) {

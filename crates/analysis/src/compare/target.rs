@@ -126,13 +126,13 @@ pub(crate) fn steps_to_targets(
             None
         }
     };
-    let step = f64_column(df, STEP, side)
+    let step = f64_column(df, STEP, &format!("{side} {METRICS_FILE}"))
         .map_err(|e| problems.push(e))
         .ok();
     let values: Vec<Option<Float64Chunked>> = targets
         .iter()
         .map(|t| {
-            f64_column(df, &t.metric, side)
+            f64_column(df, &t.metric, &format!("{side} {METRICS_FILE}"))
                 .map_err(|e| problems.push(e))
                 .ok()
         })

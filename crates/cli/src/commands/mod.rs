@@ -1,6 +1,7 @@
 //! One module per command; [`run_command`] dispatches.
 
 mod compare;
+mod history;
 mod list;
 mod merge;
 mod plot;
@@ -28,5 +29,6 @@ pub fn run_command(command: Command) -> Result<ExitCode, CliError> {
         Command::Report(args) => plot::report(&args.dir),
         Command::Compare(args) => compare::compare(&args),
         Command::Merge(args) => merge::merge(&args),
+        Command::History(command) => history::history(&command),
     }
 }
