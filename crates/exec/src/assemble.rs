@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use optbench_models::{Batcher, Dataset, ModelError, Problem};
 use optbench_optim::{DynOptimizer, OptimError, ScheduleConfig};
+use optbench_results::ParquetTables;
 use optbench_spec::plan::{BatchSize, RunSpec};
 
 /// A learning-rate schedule: the rate of update `step` (0-based) of a run of `total_steps`.
@@ -85,8 +86,13 @@ impl RunBuilder for StandardBuilder {
                 let data = self
                     .data
                     .get_or_load(&key, || {
-                        optbench_models::load_dataset(ds, spec.data_seed, &self.base_dir)
-                            .map_err(|e| e.to_string())
+                        optbench_models::load_dataset_with(
+                            ds,
+                            spec.data_seed,
+                            &self.base_dir,
+                            &ParquetTables,
+                        )
+                        .map_err(|e| e.to_string())
                     })
                     .map_err(RunError::Data)?;
                 Some(data)

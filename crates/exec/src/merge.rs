@@ -251,7 +251,7 @@ pub fn plan_for_dir(dir: &Path, data_dir: Option<&Path>) -> Result<Plan, MergeEr
         Err(source) => return Err(MergeError::Io { path, source }),
     };
     let named = data_dir.map_or(path, |d| d.join(EXPERIMENT_YAML));
-    Ok(optbench_spec::expand::load_str(&text, &named, &[])?.plan)
+    Ok(optbench_spec::expand::load_str_with(&text, &named, &[], &results::ParquetTables)?.plan)
 }
 
 /// `optbench merge DIR [--data-dir D]`: re-expands the plan of `dir` (data paths resolved

@@ -127,7 +127,8 @@ pub(crate) fn closest(name: &str, valid: &[&str]) -> Option<String> {
 }
 
 impl ModelError {
-    pub(crate) fn malformed(
+    /// A malformed file: the path, and the row (1-based) and column where it applies.
+    pub fn malformed(
         path: &std::path::Path,
         row: Option<u64>,
         column: Option<String>,

@@ -49,7 +49,9 @@ pub use config::{
     ProblemKind, Task, WeightsInit, dataset_keys, problem_keys,
 };
 pub use data::augment::{self, Augmentation};
-pub use data::{Dataset, ImageShape, load_dataset};
+pub use data::{
+    Dataset, ImageShape, Table, TableReader, WithoutParquet, load_dataset, load_dataset_with,
+};
 pub use error::ModelError;
 pub use layers::graph::NamedTensor;
 pub use problem::{EvalCounts, Problem, TestMetrics};

@@ -44,7 +44,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM, tmp_path};
+use crate::part::tmp_path;
+use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM};
 
 /// The commit the result was produced from (any non-empty text of `[0-9A-Za-z._-]`).
 pub const COMMIT: &str = "commit";

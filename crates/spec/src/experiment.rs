@@ -24,6 +24,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::keys::{self, Kind};
 use crate::yaml::KeyPath;
 
 /// Top-level keys of an experiment file.
@@ -121,19 +122,6 @@ pub fn describe_value(v: &Value) -> String {
     }
 }
 
-/// The closest of `valid` to `name`, as `" (did you mean `x`?)"`, or nothing.
-pub fn suggest<'a>(name: &str, valid: impl IntoIterator<Item = &'a str>) -> String {
-    let lower = name.to_lowercase();
-    let limit = (lower.chars().count() / 3).max(2);
-    valid
-        .into_iter()
-        .map(|v| (strsim::damerau_levenshtein(&lower, &v.to_lowercase()), v))
-        .filter(|&(d, v)| d <= limit && v != name)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, v)| format!(" (did you mean `{v}`?)"))
-        .unwrap_or_default()
-}
-
 impl Experiment {
     /// Checks the shape of a parsed experiment file. `default_name` is used when `name` is
     /// absent (the file's stem).
@@ -157,18 +145,8 @@ impl Experiment {
                 ));
             }
         };
-        for key in top.keys() {
-            if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
-                return Err(Issue::new(
-                    root.key(key),
-                    format!(
-                        "unknown top-level key `{key}`{}; valid keys: {}",
-                        suggest(key, TOP_LEVEL_KEYS.iter().copied()),
-                        TOP_LEVEL_KEYS.join(", ")
-                    ),
-                ));
-            }
-        }
+        keys::check_keys(Kind::TOP_LEVEL_KEY, top.keys(), TOP_LEVEL_KEYS)
+            .map_err(|(key, message)| Issue::new(root.key(&key), message))?;
 
         let name = match top.get("name") {
             None | Some(Value::Null) => default_name.to_string(),

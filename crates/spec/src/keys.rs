@@ -36,6 +36,11 @@ impl Kind {
         one: "key",
         many: "keys",
     };
+    /// Keys at the top of an experiment file.
+    pub const TOP_LEVEL_KEY: Kind = Kind {
+        one: "top-level key",
+        many: "keys",
+    };
     /// Optimizer hyperparameters.
     pub const HYPERPARAMETER: Kind = Kind {
         one: "hyperparameter",

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use optbench_analysis::{plot, report};
 use optbench_exec::sweep::{self, SweepOptions};
+use optbench_results::ParquetTables;
 use optbench_spec::expand;
 use optbench_spec::plan::Plan;
 use optbench_spec::shard::Shard;
@@ -18,7 +19,7 @@ pub fn default_out_dir(plan: &Plan) -> PathBuf {
 
 /// Runs (or resumes) the sweep, then draws figures and writes the report.
 pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
-    let plan = expand::load_plan(&args.experiment, &args.set)?;
+    let plan = expand::load_plan(&args.experiment, &args.set, &ParquetTables)?;
     let shard = match &args.shard {
         Some(s) => Some(Shard::parse(s).map_err(|e| CliError::Usage(format!("--shard: {e}")))?),
         None => Shard::from_env(None).map_err(|e| CliError::Usage(e.to_string()))?,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use optbench_results::ParquetTables;
 use optbench_spec::expand;
 use optbench_spec::plan::Plan;
 
@@ -12,7 +13,7 @@ use crate::exit::{CliError, ExitCode};
 
 /// Checks the file, prints warnings to stderr and the plan's size to stdout.
 pub fn validate(args: &ValidateArgs) -> Result<ExitCode, CliError> {
-    let loaded = expand::load(&args.experiment, &args.set)?;
+    let loaded = expand::load_with(&args.experiment, &args.set, &ParquetTables)?;
     for w in &loaded.warnings {
         eprintln!("optbench: warning: {w}");
     }

@@ -7,7 +7,6 @@ mod cifar10;
 mod csv;
 mod dataset;
 mod idx;
-mod parquet;
 mod split;
 mod synthetic;
 mod synthetic_images;
@@ -21,8 +20,41 @@ use crate::error::ModelError;
 pub use dataset::{Dataset, ImageShape};
 pub(crate) use split::Split;
 
-/// Loads the data of `config` (or generates it, for the synthetic datasets, from `seed`).
-/// Relative paths resolve against `base_dir` (the experiment file's folder).
+/// A table read from a file this crate does not read itself: every row's features
+/// (row-major), the number of features and every row's target.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    pub features: Vec<f32>,
+    pub n_features: usize,
+    pub targets: Vec<f32>,
+}
+
+/// Reads the table formats this crate leaves to others: Parquet is read with polars by
+/// optbench-results (the one crate of the workspace that reads Parquet), which implements this
+/// for the crates that load datasets.
+pub trait TableReader: Sync {
+    /// The table of the Parquet file `path`, `target` being the target column; errors name
+    /// the file and, where it applies, the row and column.
+    fn read_parquet(&self, path: &Path, target: &str) -> Result<Table, ModelError>;
+}
+
+/// A [`TableReader`] for callers that have none: Parquet files are an error that says so.
+pub struct WithoutParquet;
+
+impl TableReader for WithoutParquet {
+    fn read_parquet(&self, path: &Path, _target: &str) -> Result<Table, ModelError> {
+        Err(ModelError::malformed(
+            path,
+            None,
+            None,
+            "Parquet datasets are read through optbench-results (load the data with its reader)",
+        ))
+    }
+}
+
+/// Loads the data of `config` (or generates it, for the synthetic datasets, from `seed`), with
+/// Parquet files unsupported ([`load_dataset_with`] takes a reader for them). Relative paths
+/// resolve against `base_dir` (the experiment file's folder).
 ///
 /// A missing, truncated or malformed file, a non-numeric cell or a missing target column is a
 /// [`ModelError::Io`] or [`ModelError::Malformed`] naming the file and, where it applies, the
@@ -38,6 +70,16 @@ pub fn load_dataset(
     config: &DatasetConfig,
     seed: u64,
     base_dir: &Path,
+) -> Result<Arc<Dataset>, ModelError> {
+    load_dataset_with(config, seed, base_dir, &WithoutParquet)
+}
+
+/// As [`load_dataset`], reading Parquet files with `tables`.
+pub fn load_dataset_with(
+    config: &DatasetConfig,
+    seed: u64,
+    base_dir: &Path,
+    tables: &dyn TableReader,
 ) -> Result<Arc<Dataset>, ModelError> {
     let resolve = |p: &Option<PathBuf>, key: &str| -> Result<PathBuf, ModelError> {
         let p = p.as_ref().ok_or_else(|| ModelError::MissingKey {
@@ -99,8 +141,8 @@ pub fn load_dataset(
         }
         DatasetKind::Parquet => {
             let path = resolve(&config.path, "path")?;
-            let (x, d, y) = parquet::load(&path, &config.target)?;
-            tabular(&path, x, d, y, config.task)?
+            let t = tables.read_parquet(&path, &config.target)?;
+            tabular(&path, t.features, t.n_features, t.targets, config.task)?
         }
     };
     if !config.augment().is_empty() && data.image_shape().is_none() {

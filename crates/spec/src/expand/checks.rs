@@ -98,13 +98,16 @@ impl Context<'_> {
         let d = match data.get(&load_key) {
             Some(d) => Arc::clone(d),
             None => {
-                let d = optbench_models::load_dataset(ds, 0, &self.base_dir).map_err(|e| {
-                    let path = match &e {
-                        ModelError::Io { .. } | ModelError::Malformed { .. } => ds_path.key("path"),
-                        _ => ds_path.clone(),
-                    };
-                    self.error(&path, format!("cannot load dataset `{}`: {e}", ds.name()))
-                })?;
+                let d = optbench_models::load_dataset_with(ds, 0, &self.base_dir, self.tables)
+                    .map_err(|e| {
+                        let path = match &e {
+                            ModelError::Io { .. } | ModelError::Malformed { .. } => {
+                                ds_path.key("path")
+                            }
+                            _ => ds_path.clone(),
+                        };
+                        self.error(&path, format!("cannot load dataset `{}`: {e}", ds.name()))
+                    })?;
                 data.insert(load_key, Arc::clone(&d));
                 d
             }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use optbench_models::TableReader;
 use serde_json::{Map, Value};
 
 use super::MAX_RUNS;
@@ -27,6 +28,8 @@ pub(super) struct Context<'a> {
     pub(super) base_dir: PathBuf,
     pub(super) doc: &'a Document,
     pub(super) overrides: &'a [(KeyPath, String)],
+    /// Reads Parquet datasets (optbench-results provides one).
+    pub(super) tables: &'a dyn TableReader,
 }
 
 impl Context<'_> {

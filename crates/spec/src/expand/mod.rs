@@ -56,7 +56,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use optbench_models::ProblemConfig;
+use optbench_models::{ProblemConfig, TableReader, WithoutParquet};
 use serde_json::{Value, json};
 
 pub use axes::expand_value;
@@ -95,17 +95,32 @@ pub struct Loaded {
 }
 
 /// Reads, expands and validates an experiment file; `overrides` are `key=value` strings
-/// (`--set`). Warnings are printed to stderr. Nothing is written.
-pub fn load_plan(path: &Path, overrides: &[String]) -> Result<Plan, ExperimentError> {
-    let loaded = load(path, overrides)?;
+/// (`--set`); Parquet datasets are read with `tables`. Warnings are printed to stderr. Nothing
+/// is written.
+pub fn load_plan(
+    path: &Path,
+    overrides: &[String],
+    tables: &dyn TableReader,
+) -> Result<Plan, ExperimentError> {
+    let loaded = load_with(path, overrides, tables)?;
     for w in &loaded.warnings {
         eprintln!("optbench: warning: {w}");
     }
     Ok(loaded.plan)
 }
 
-/// As [`load_plan`], returning the warnings instead of printing them.
+/// As [`load_plan`], returning the warnings instead of printing them, and without a reader of
+/// Parquet datasets (they are an error).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded, ExperimentError> {
+    load_with(path, overrides, &WithoutParquet)
+}
+
+/// As [`load_plan`], returning the warnings instead of printing them.
+pub fn load_with(
+    path: &Path,
+    overrides: &[String],
+    tables: &dyn TableReader,
+) -> Result<Loaded, ExperimentError> {
     let bytes = std::fs::read(path).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -119,12 +134,22 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded, ExperimentError
             "this is not a text file; an experiment file is YAML text",
         )
     })?;
-    load_str(&text, path, overrides)
+    load_str_with(&text, path, overrides, tables)
 }
 
 /// As [`load`], from the text of an experiment file; `path` names it in messages, and data
 /// files are resolved against its folder.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Loaded, ExperimentError> {
+    load_str_with(text, path, overrides, &WithoutParquet)
+}
+
+/// As [`load_with`], from the text of an experiment file.
+pub fn load_str_with(
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+    tables: &dyn TableReader,
+) -> Result<Loaded, ExperimentError> {
     if text.trim().is_empty()
         || text
             .lines()
@@ -165,6 +190,7 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Loaded,
             .unwrap_or_else(|| PathBuf::from(".")),
         doc: &doc,
         overrides: &applied,
+        tables,
     };
     let exp = Experiment::from_value(&doc.value, &stem).map_err(|i| cx.issue(i))?;
     let mut resolved = doc.value.clone();
