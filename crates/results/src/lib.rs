@@ -1,4 +1,5 @@
-//! Results on disk: the Parquet schema (DESIGN.md §5), part files, consolidation, readers.
+//! Results on disk: the Parquet schema (docs/format.md, "Results"), part files, consolidation,
+//! readers.
 //!
 //! # Layout of a result folder
 //!

@@ -1,4 +1,4 @@
-//! The experiment file's structure (DESIGN.md §3), before the grid is expanded.
+//! The experiment file's structure (docs/format.md), before the grid is expanded.
 //!
 //! ```yaml
 //! name: demo                 # results go to results/demo/; default: the file's stem
@@ -39,6 +39,10 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "schedule",
     "exclude",
 ];
+
+/// Top-level keys starting with this are ignored: a place for blocks shared through YAML
+/// anchors and merge keys (`x-adam: &adam {…}`, then `<<: *adam`).
+pub const EXTENSION_PREFIX: &str = "x-";
 
 /// A problem found at a path of the document, with a message that says what is wrong and how to
 /// fix it. [`crate::expand`] adds the file and the position.
@@ -145,7 +149,9 @@ impl Experiment {
                 ));
             }
         };
-        keys::check_keys(Kind::TOP_LEVEL_KEY, top.keys(), TOP_LEVEL_KEYS)
+        // `x-…` keys hold blocks shared through anchors (as in docker-compose); they are ignored.
+        let own = top.keys().filter(|k| !k.starts_with(EXTENSION_PREFIX));
+        keys::check_keys(Kind::TOP_LEVEL_KEY, own, TOP_LEVEL_KEYS)
             .map_err(|(key, message)| Issue::new(root.key(&key), message))?;
 
         let name = match top.get("name") {

@@ -1,7 +1,7 @@
 //! Reading `runs.parquet` and `metrics.parquet` into plain vectors, grouping runs into problem
 //! variants and configurations, averaging over seeds and selecting the best configuration.
 //!
-//! Everything here works from the Parquet files alone (DESIGN.md §5). Integer columns may be
+//! Everything here works from the Parquet files alone (docs/format.md). Integer columns may be
 //! UInt64 or Int64; every numeric column is read as `f64`, nulls become `NaN`.
 
 use polars::prelude::*;

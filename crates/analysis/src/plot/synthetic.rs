@@ -1,4 +1,4 @@
-//! Synthetic results folders in the exact Parquet schema of DESIGN.md §5 (see `results.rs`),
+//! Synthetic results folders in the exact Parquet schema of docs/format.md (see optbench-results),
 //! for tests and for timing the figures on large folders without running a sweep.
 //!
 //! The runs are a grid of two problems (`rosenbrock`, two parameters with `x0, x1`, and

@@ -1,6 +1,6 @@
 //! From an experiment file to a validated [`Plan`]: overrides, grid expansion, validation, ids.
 //!
-//! # Grid rules (DESIGN.md §3)
+//! # Grid rules (docs/format.md, "Grids")
 //!
 //! - A list where a scalar is expected is an axis: `lr: [0.1, 0.01]` gives two variants.
 //!   List-valued keys (`hidden`, `init`, `betas`, `milestones`) take one list as one value and a
