@@ -3,6 +3,7 @@
 # history show` of that store (release build). Prints a table with the machine's load.
 #
 #   scripts/history_bench.sh          # work folder /tmp/optbench-history-bench (deleted at the end)
+#   KEEP=1 scripts/history_bench.sh   # keep it (the store, the results and the report)
 #
 # The result: 2 problems (rosenbrock, quadratic) x 10 optimizers x 5 learning rates x 10 seeds =
 # 1,000 runs (100 cells), 50 steps each. Ten results of the same plan (they differ in their wall
@@ -16,7 +17,9 @@ cargo build --release -q -p optbench --bin optbench
 bin=$PWD/target/release/optbench
 rm -rf "$WORK"
 mkdir -p "$WORK"
-trap 'rm -rf "$WORK"' EXIT
+if [ -z "${KEEP:-}" ]; then
+    trap 'rm -rf "$WORK"' EXIT
+fi
 
 cat > "$WORK/bench.yaml" <<'YAML'
 name: history-bench
@@ -68,16 +71,20 @@ for k in 1 2 3 4 5; do
     rm -f "$WORK/store/new$k.parquet"
 done
 show_times=()
+both_times=()
 for k in 1 2 3; do
     show_times+=("$(seconds "$bin" history show "$WORK/store" --out "$WORK/report")")
+    both_times+=("$(seconds "$bin" history show "$WORK/store" --out "$WORK/report-both" --format both)")
 done
 files=$(ls "$WORK/report" | wc -l)
+both_files=$(ls "$WORK/report-both" | wc -l)
 changes=$(python3 -c "import json; print(len(json.load(open('$WORK/report/changes.json'))['change_points']))")
 
 echo
 echo "| what | times (s) | best (s) |"
 echo "|---|---|---:|"
 echo "| history add: a $runs-run result to a store of 500 | ${add_times[*]} | $(printf '%s\n' "${add_times[@]}" | sort -n | head -1) |"
-echo "| history show: 500 commits, $files files, $changes change points | ${show_times[*]} | $(printf '%s\n' "${show_times[@]}" | sort -n | head -1) |"
+echo "| history show: 500 commits, $files files (SVG), $changes change points | ${show_times[*]} | $(printf '%s\n' "${show_times[@]}" | sort -n | head -1) |"
+echo "| history show --format both: $both_files files (PNG and SVG) | ${both_times[*]} | $(printf '%s\n' "${both_times[@]}" | sort -n | head -1) |"
 echo
 echo "store: $(ls "$WORK/store" | wc -l) files, $(du -sh "$WORK/store" | cut -f1); $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"

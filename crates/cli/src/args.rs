@@ -339,8 +339,9 @@ pub struct HistoryShowArgs {
     /// Figure width: a paper column (3.5 in) or a full page (7 in).
     #[arg(long, default_value = "page", value_parser = choice::<FigureSize>())]
     pub size: FigureSize,
-    /// Files to write.
-    #[arg(long, default_value = "both", value_parser = choice::<Format>())]
+    /// Files to write (SVG by default: a history has many figures, and CI artifacts stay small
+    /// and quick to write; `both` adds the 300-dpi PNGs).
+    #[arg(long, default_value = "svg", value_parser = choice::<Format>())]
     pub format: Format,
 }
 

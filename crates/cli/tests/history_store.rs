@@ -264,7 +264,18 @@ fn show_finds_a_known_step_at_its_commit() {
     let tmp = tempfile::tempdir().unwrap();
     let store = thirty_commits(tmp.path());
     let out = tmp.path().join("report");
-    let o = optbench(&["history", "show", s(&store), "--out", s(&out)], &[]);
+    let o = optbench(
+        &[
+            "history",
+            "show",
+            s(&store),
+            "--out",
+            s(&out),
+            "--format",
+            "both",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", describe(&o));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("changes.json")).unwrap()).unwrap();

@@ -389,23 +389,44 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// The column `name` of a store file, or why it is missing.
+fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column, HistoryStoreError> {
+    df.column(name)
+        .map_err(|_| schema_err(path, format!("no `{name}` column")))
+}
+
+fn schema_err(path: &Path, message: String) -> HistoryStoreError {
+    HistoryStoreError::Schema {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// A Utf8 column of a store file.
+fn text<'a>(
+    df: &'a DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<&'a StringChunked, HistoryStoreError> {
+    let col = column(df, name, path)?;
+    col.str().map_err(|_| {
+        schema_err(
+            path,
+            format!("column `{name}` is {}, not text", col.dtype()),
+        )
+    })
+}
+
 /// A Utf8 column as owned optional strings.
 fn str_col(
     df: &DataFrame,
     name: &str,
     path: &Path,
 ) -> Result<Vec<Option<String>>, HistoryStoreError> {
-    let schema = |message: String| HistoryStoreError::Schema {
-        path: path.to_path_buf(),
-        message,
-    };
-    let col = df
-        .column(name)
-        .map_err(|_| schema(format!("no `{name}` column")))?;
-    let ca = col
-        .str()
-        .map_err(|_| schema(format!("column `{name}` is {}, not text", col.dtype())))?;
-    Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+    Ok(text(df, name, path)?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
 }
 
 /// A numeric column cast to `T`.
@@ -414,13 +435,8 @@ fn num_col<T: PolarsNumericType>(
     name: &str,
     path: &Path,
 ) -> Result<Vec<Option<T::Native>>, HistoryStoreError> {
-    let schema = |message: String| HistoryStoreError::Schema {
-        path: path.to_path_buf(),
-        message,
-    };
-    let col = df
-        .column(name)
-        .map_err(|_| schema(format!("no `{name}` column")))?;
+    let schema = |message: String| schema_err(path, message);
+    let col = column(df, name, path)?;
     if !(col.dtype().is_primitive_numeric() || col.dtype().is_null()) {
         return Err(schema(format!(
             "column `{name}` is {}, not a number",
@@ -442,15 +458,10 @@ pub fn read_entry(path: &Path) -> Result<HistoryEntry, HistoryStoreError> {
     let file = File::open(path).map_err(io_err(path))?;
     let df = ParquetReader::new(file).finish().map_err(pl_err(path))?;
     let first = |name: &str| -> Result<String, HistoryStoreError> {
-        let col = df.column(name).map_err(|_| HistoryStoreError::Schema {
-            path: path.to_path_buf(),
-            message: format!("no `{name}` column"),
-        })?;
-        let ca = col.str().map_err(|_| HistoryStoreError::Schema {
-            path: path.to_path_buf(),
-            message: format!("column `{name}` is {}, not text", col.dtype()),
-        })?;
-        Ok(ca.get(0).unwrap_or_default().to_string())
+        Ok(text(&df, name, path)?
+            .get(0)
+            .unwrap_or_default()
+            .to_string())
     };
     let labels_text = first(LABELS)?;
     let labels: BTreeMap<String, String> = if labels_text.is_empty() {

@@ -166,7 +166,7 @@ pub fn render_markdown(h: &History, changes: &[ChangePoint], settings: &ChangeSe
     let _ = writeln!(
         s,
         "Change points of the per-commit medians: penalised L1 step fit (asv's step detection), \
-         penalty {} × σ̂ × ln n, steps smaller than {}% ({}% for speed metrics) merged; at most 1% \
+         penalty {} × σ̂ × ln n, steps smaller than {}% ({}% for speed metrics) merged; at most 0.5% \
          of series of pure noise get a false change point.\n",
         settings.beta,
         100.0 * settings.min_effect,
