@@ -28,8 +28,9 @@ pub enum Command {
     List(ListArgs),
     /// Redraw the figures of a results folder.
     Plot(PlotArgs),
-    /// Write report.md and report.tex for a results folder.
-    Report(DirArgs),
+    /// Write report.md, report.tex and report.html (interactive, self-contained) for a results
+    /// folder.
+    Report(ReportArgs),
     /// CI gate: compare a candidate results folder with a baseline (0 same or better,
     /// 1 regression, 2 not comparable, 3 error).
     Compare(CompareArgs),
@@ -109,6 +110,20 @@ pub struct DirArgs {
     /// The results folder.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// `optbench report DIR`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The results folder.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write only report.html (not report.md and report.tex).
+    #[arg(long, conflicts_with = "no_html")]
+    pub html: bool,
+    /// Do not write report.html.
+    #[arg(long)]
+    pub no_html: bool,
 }
 
 /// Command-line arguments of `optbench merge`.

@@ -12,6 +12,7 @@
 
 use optbench_analysis::compare::CompareError;
 use optbench_analysis::history::HistoryError;
+use optbench_analysis::html::HtmlError;
 use optbench_analysis::plot::{DataError, PlotError};
 use optbench_analysis::report::ReportError;
 use optbench_exec::merge::MergeError;
@@ -80,6 +81,9 @@ pub enum CliError {
     /// `optbench history`.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// `report.html`.
+    #[error(transparent)]
+    Html(#[from] HtmlError),
     /// A panic inside a command (a bug).
     #[error("internal error: {0}")]
     Panic(String),
@@ -128,6 +132,13 @@ impl CliError {
                 },
                 HistoryError::Plot(p) => plot_code(p),
                 HistoryError::Write { .. } => Internal,
+            },
+            CliError::Html(e) => match e {
+                HtmlError::Data(d) => data_code(d),
+                HtmlError::NoRuns { .. } => BadInput,
+                HtmlError::Read { .. } | HtmlError::Write { .. } | HtmlError::Json { .. } => {
+                    Internal
+                }
             },
         }
     }

@@ -537,6 +537,7 @@ fn run_writes_results_name_under_the_current_folder() {
         "metrics.parquet",
         "experiment.yaml",
         "report.md",
+        "report.html",
         "plots",
     ] {
         assert!(out.join(f).exists(), "{f} missing in {}", out.display());

@@ -26,7 +26,7 @@ pub fn run_command(command: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::Ok)
         }
         Command::Plot(args) => plot::plot(&args),
-        Command::Report(args) => plot::report(&args.dir),
+        Command::Report(args) => plot::report(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::History(command) => history::history(&command),

@@ -1,10 +1,8 @@
 //! `optbench plot` and `optbench report`: figures and tables from a results folder.
 
-use std::path::Path;
+use optbench_analysis::{html, plot, report};
 
-use optbench_analysis::{plot, report};
-
-use crate::args::PlotArgs;
+use crate::args::{PlotArgs, ReportArgs};
 use crate::exit::{CliError, ExitCode};
 
 /// Redraws the figures of `args.dir`.
@@ -18,13 +16,20 @@ pub fn plot(args: &PlotArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::Ok)
 }
 
-/// Writes report.md and report.tex for `dir`.
-pub fn report(dir: &Path) -> Result<ExitCode, CliError> {
-    let files = report::write_report(dir)?;
-    eprintln!(
-        "optbench: wrote {} and {}",
-        files.markdown.display(),
-        files.latex.display()
-    );
+/// Writes report.md and report.tex for `args.dir`, and report.html unless `--no-html` (only it
+/// with `--html`).
+pub fn report(args: &ReportArgs) -> Result<ExitCode, CliError> {
+    if !args.html {
+        let files = report::write_report(&args.dir)?;
+        eprintln!(
+            "optbench: wrote {} and {}",
+            files.markdown.display(),
+            files.latex.display()
+        );
+    }
+    if !args.no_html {
+        let page = html::write_html_report(&args.dir)?;
+        eprintln!("optbench: wrote {}", page.display());
+    }
     Ok(ExitCode::Ok)
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use optbench_analysis::{plot, report};
+use optbench_analysis::{html, plot, report};
 use optbench_exec::sweep::{self, SweepOptions};
 use optbench_results::ParquetTables;
 use optbench_spec::expand;
@@ -86,11 +86,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
             what: "the report",
             message: e.to_string(),
         })?;
+        let page = html::write_html_report(&out).map_err(|e| CliError::AfterSweep {
+            what: "the report",
+            message: e.to_string(),
+        })?;
         eprintln!(
-            "optbench: {} figure file(s) in {}, tables in {}",
+            "optbench: {} figure file(s) in {}, tables in {} and {}",
             files.len(),
             out.join("plots").display(),
-            report.markdown.display()
+            report.markdown.display(),
+            page.display()
         );
     }
     Ok(if summary.success() {
