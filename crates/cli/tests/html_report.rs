@@ -167,6 +167,35 @@ fn collect_errors(tab: &Tab) -> Arc<Mutex<Vec<String>>> {
     errors
 }
 
+/// Opens `page` in `tab` and waits until its script has drawn everything; returns the time from
+/// the navigate command until then.
+fn open_page(tab: &Tab, page: &Path) -> Duration {
+    let start = Instant::now();
+    tab.navigate_to(&format!("file://{}", page.display()))
+        .unwrap();
+    while !eval::<bool>(tab, "!!(window.optbenchReport && optbenchReport.ready)") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the page never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    start.elapsed()
+}
+
+/// Moves the mouse onto point `k` of line `line` of convergence chart `chart`.
+fn hover(tab: &Tab, chart: usize, line: usize, k: usize) -> (f64, f64) {
+    let p: (f64, f64) = eval(
+        tab,
+        &format!(
+            "(() => {{ const q = optbenchReport.pointClient({chart}, {line}, {k}); return [q.x, q.y]; }})()"
+        ),
+    );
+    tab.move_mouse_to_point(Point { x: p.0, y: p.1 }).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    p
+}
+
 #[derive(Debug, Deserialize)]
 struct ChartInfo {
     title: String,
@@ -386,7 +415,10 @@ fn page_in_headless_chromium_draws_switches_and_hovers() {
              return [cfg.cell, optbenchReport.data.grids[cfg.g][l.k[{shown_k}]]]; }})()"
         ),
     );
-    assert!(tip.text.contains(&format!("step {step}")), "{tip:?}");
+    assert!(
+        tip.text.contains(&format!("updates): {step}Train loss")),
+        "{tip:?}"
+    );
     let shown: f64 = tip.value.parse().unwrap();
     let stored = stored_train_loss(dir.path(), &cell, step);
     assert!(
@@ -495,4 +527,36 @@ fn html_report_size_and_speed() {
         );
         tab.close(false).unwrap();
     }
+}
+
+/// Saves a screenshot of `$OPTBENCH_HTML_DIR/report.html` into `$OPTBENCH_HTML_SCREENSHOT`, at the
+/// first convergence chart with a point hovered: how `docs/report_html.png` is made (from
+/// `optbench run experiments/quickstart.yaml`).
+#[test]
+#[ignore = "makes the README's screenshot: OPTBENCH_HTML_DIR=DIR OPTBENCH_HTML_SCREENSHOT=FILE.png"]
+fn screenshot_of_report_html() {
+    let (Some(dir), Some(out)) = (
+        std::env::var_os("OPTBENCH_HTML_DIR"),
+        std::env::var_os("OPTBENCH_HTML_SCREENSHOT"),
+    ) else {
+        eprintln!("note: set OPTBENCH_HTML_DIR and OPTBENCH_HTML_SCREENSHOT");
+        return;
+    };
+    let chrome = chromium().expect("a Chromium");
+    let profile = tempfile::tempdir().unwrap();
+    let browser = launch(chrome, profile.path());
+    let tab = browser.new_tab().unwrap();
+    open_page(&tab, &Path::new(&dir).join("report.html"));
+    // The configuration with the most points among those that did not diverge, a third of the way.
+    let (line, k): (usize, usize) = eval(
+        &tab,
+        "(() => { const ls = optbenchReport.charts[0].spec.lines; let b = 0; \
+         ls.forEach((l, i) => { if (l.inRange && l.m.length > ls[b].m.length) b = i; }); \
+         return [b, Math.floor(ls[b].m.length / 3)]; })()",
+    );
+    hover(&tab, 0, line, k);
+    let png = tab
+        .capture_screenshot(Page::CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(out, png).unwrap();
 }

@@ -1,7 +1,9 @@
 //! The static figures of `plots/` embedded in `report.html` as `data:` URIs (base64), so the
-//! page stays one self-contained file. Each figure is embedded once: its PNG if there is one
-//! (smaller than the SVG for figures with many lines, and drawn the same everywhere), else its
-//! SVG. Files are taken in name order; a folder without `plots/` embeds nothing.
+//! page stays one self-contained file. Each figure is embedded once, as the smaller of its PNG
+//! and SVG files (SVG for most figures, PNG where thousands of points make the SVG larger).
+//! Figures are taken in name order until [`FIGURE_BUDGET`] bytes are embedded; the rest are
+//! listed as links to their files, so a sweep with many large figures keeps the page small. A
+//! folder without `plots/` embeds nothing.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,10 @@ use base64::Engine as _;
 use super::HtmlError;
 use super::tables::escape;
 
-/// The figure files to embed: one per stem, PNG preferred, sorted by stem.
+/// Bytes of figure files embedded at most (before base64, which adds a third).
+pub const FIGURE_BUDGET: u64 = 2_000_000;
+
+/// The figure files: one per stem, the smaller of PNG and SVG, sorted by stem.
 pub fn files(plots: &Path) -> Result<Vec<PathBuf>, HtmlError> {
     let entries = match std::fs::read_dir(plots) {
         Ok(e) => e,
@@ -29,40 +34,66 @@ pub fn files(plots: &Path) -> Result<Vec<PathBuf>, HtmlError> {
         .filter(|p| p.extension().is_some_and(|x| x == "png" || x == "svg"))
         .collect();
     all.sort();
+    let size = |p: &Path| std::fs::metadata(p).map_or(u64::MAX, |m| m.len());
     let mut out: Vec<PathBuf> = Vec::new();
     for p in all {
-        let png = p.with_extension("png");
-        if p.extension().is_some_and(|x| x == "svg") && png.exists() {
-            continue;
+        let twin = p.with_extension(if p.extension().is_some_and(|x| x == "png") {
+            "svg"
+        } else {
+            "png"
+        });
+        // Of a PNG/SVG pair keep the smaller (the PNG on a tie); a lone file is kept.
+        let keep = !twin.exists()
+            || size(&p) < size(&twin)
+            || (size(&p) == size(&twin) && p.extension().is_some_and(|x| x == "png"));
+        if keep {
+            out.push(p);
         }
-        out.push(p);
     }
     Ok(out)
 }
 
-/// `<figure>` elements with the files inlined.
-pub fn html(files: &[PathBuf]) -> Result<String, HtmlError> {
+/// `<figure>` elements with the files inlined, up to `budget` bytes of files, then a list of
+/// links to the others (relative to the page: `plots/NAME`).
+pub fn html(files: &[PathBuf], budget: u64) -> Result<String, HtmlError> {
     let mut out = String::new();
+    let mut used = 0u64;
+    let mut skipped: Vec<String> = Vec::new();
     for path in files {
         let bytes = std::fs::read(path).map_err(|source| HtmlError::Read {
             path: path.clone(),
             source,
         })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        used += bytes.len() as u64;
+        if used > budget {
+            skipped.push(name);
+            continue;
+        }
         let mime = if path.extension().is_some_and(|x| x == "png") {
             "image/png"
         } else {
             "image/svg+xml"
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let _ = write!(
             out,
             "<figure><img loading=\"lazy\" alt=\"{n}\" src=\"data:{mime};base64,{}\"><figcaption>plots/{n}</figcaption></figure>",
             base64::engine::general_purpose::STANDARD.encode(&bytes),
             n = escape(&name),
         );
+    }
+    if !skipped.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"note\">Not embedded, to keep this page small (open them next to it):"
+        );
+        for n in &skipped {
+            let _ = write!(out, " <a href=\"plots/{n}\">plots/{n}</a>", n = escape(n));
+        }
+        out.push_str("</p>");
     }
     Ok(out)
 }
@@ -72,22 +103,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn png_is_preferred_and_missing_folder_is_empty() {
+    fn the_smaller_file_is_embedded_within_the_budget() {
         let dir = tempfile::tempdir().unwrap();
         assert!(files(&dir.path().join("plots")).unwrap().is_empty());
-        for name in ["b.png", "b.svg", "a.svg", "notes.txt"] {
-            std::fs::write(dir.path().join(name), b"<svg/>").unwrap();
+        for (name, bytes) in [
+            ("b.png", &b"<svg/>"[..]),
+            ("b.svg", b"<svg/>"),
+            ("a.svg", b"<svg/>"),
+            ("c.png", b"0123456789"),
+            ("c.svg", b"<svg/>"),
+            ("notes.txt", b""),
+        ] {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
         }
         let f = files(dir.path()).unwrap();
         let names: Vec<_> = f
             .iter()
             .map(|p| p.file_name().unwrap().to_str().unwrap())
             .collect();
-        assert_eq!(names, ["a.svg", "b.png"]);
-        let html = html(&f[..1]).unwrap();
+        assert_eq!(names, ["a.svg", "b.png", "c.svg"]);
+        let page = html(&f, 12).unwrap();
         assert!(
-            html.contains("data:image/svg+xml;base64,PHN2Zy8+"),
-            "{html}"
+            page.contains("data:image/svg+xml;base64,PHN2Zy8+"),
+            "{page}"
         );
+        assert_eq!(page.matches("<img").count(), 2, "{page}");
+        assert!(page.contains("<a href=\"plots/c.svg\">"), "{page}");
     }
 }

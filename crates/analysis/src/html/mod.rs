@@ -13,7 +13,8 @@
 //!   quantity (step, epoch, examples seen, wall time) and log or linear axes are chosen above
 //!   the charts;
 //! - the learning-rate sensitivity figures of [`crate::plot::sensitivity`] as interactive charts;
-//! - the PNG (else SVG) files in `plots/`, if any ([`figures`]).
+//! - the figures in `plots/`, if any, each as the smaller of its PNG and SVG, up to a size
+//!   budget ([`figures`]).
 //!
 //! # Data
 //!
@@ -117,7 +118,7 @@ pub fn write_html_report_with(dir: &Path, select_by: SelectBy) -> Result<PathBuf
         source,
     })?;
     let tables = tables::html(&report::tables(&runs, select_by), select_by.describe());
-    let figures = figures::html(&figures::files(&dir.join("plots"))?)?;
+    let figures = figures::html(&figures::files(&dir.join("plots"))?, figures::FIGURE_BUDGET)?;
     let count = |s: Status| runs.iter().filter(|r| r.status == s).count();
     let meta = format!(
         "{} runs ({} ok, {} diverged, {} failed) in {} problem variant(s)",

@@ -195,7 +195,7 @@
   }
   function makeChart(target, spec, width) {
     const data = spec.lines.length ? uPlot.join(spec.lines.map((l) => [l.x, l.m])) : [[]];
-    const tick = (u, vals) => vals.map((v) => fmt(v, 3));
+    const tick = (u, vals) => vals.map((v) => (v == null ? "" : fmt(v, 3)));
     const series = [{}].concat(
       spec.lines.map((l) => ({
         label: l.label,
@@ -279,7 +279,7 @@
         lo: y.lo ? ks.map((k) => pos(y.lo[k])) : null,
         hi: y.hi ? ks.map((k) => pos(y.hi[k])) : null,
         k: ks,
-        tipExtra: (j) => ["step " + steps[ks[j]] + " · " + c.seeds + " seed" + (c.seeds === 1 ? "" : "s")],
+        tipExtra: (j) => [(state.x === "step" ? "" : "step " + steps[ks[j]] + " · ") + c.seeds + " seed" + (c.seeds === 1 ? "" : "s")],
       });
     });
     return lines;
