@@ -286,8 +286,8 @@ mod tests {
         assert_eq!(grids.lists[c.g], vec![0, 10, 20]);
         let train = &c.y["train_loss"];
         assert_eq!(train.m, vec![5.0, 2.0, 1.0]);
-        assert_eq!(train.lo.as_ref().unwrap()[0], 4.0);
-        assert_eq!(train.hi.as_ref().unwrap()[0], 6.0);
+        assert_eq!(train.lo.as_ref().unwrap()[0].to_bits(), 4f64.to_bits());
+        assert_eq!(train.hi.as_ref().unwrap()[0].to_bits(), 6f64.to_bits());
         assert!(!c.y.contains_key("test_loss"));
         assert_eq!(c.x["examples"], XValues::Scale(32.0));
         assert_eq!(c.x["epoch"], XValues::Scale(0.1));
