@@ -1,9 +1,9 @@
 //! The static figures of `plots/` embedded in `report.html` as `data:` URIs (base64), so the
 //! page stays one self-contained file. Each figure is embedded once, as the smaller of its PNG
 //! and SVG files (SVG for most figures, PNG where thousands of points make the SVG larger).
-//! Figures are taken in name order until [`FIGURE_BUDGET`] bytes are embedded; the rest are
-//! listed as links to their files, so a sweep with many large figures keeps the page small. A
-//! folder without `plots/` embeds nothing.
+//! The smallest figures are embedded up to [`FIGURE_BUDGET`] bytes in all; the rest are listed as
+//! links to their files, so a sweep with many large figures keeps the page small. A folder
+//! without `plots/` embeds nothing.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use super::HtmlError;
 use super::tables::escape;
 
 /// Bytes of figure files embedded at most (before base64, which adds a third).
-pub const FIGURE_BUDGET: u64 = 2_000_000;
+pub const FIGURE_BUDGET: u64 = 1_500_000;
 
 /// The figure files: one per stem, the smaller of PNG and SVG, sorted by stem.
 pub fn files(plots: &Path) -> Result<Vec<PathBuf>, HtmlError> {
@@ -53,26 +53,41 @@ pub fn files(plots: &Path) -> Result<Vec<PathBuf>, HtmlError> {
     Ok(out)
 }
 
-/// `<figure>` elements with the files inlined, up to `budget` bytes of files, then a list of
-/// links to the others (relative to the page: `plots/NAME`).
+/// `<figure>` elements with the files inlined, in the given order, then a list of links to the
+/// files left out (relative to the page: `plots/NAME`). The files embedded are the smallest ones
+/// whose sizes add up to at most `budget` bytes, so a few large figures (convergence figures of
+/// many lines, which the interactive charts show anyway) do not push out the others.
 pub fn html(files: &[PathBuf], budget: u64) -> Result<String, HtmlError> {
-    let mut out = String::new();
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(u64::MAX, |m| m.len()))
+        .collect();
+    let mut by_size: Vec<usize> = (0..files.len()).collect();
+    by_size.sort_by_key(|&i| sizes[i]);
+    let mut embed = vec![false; files.len()];
     let mut used = 0u64;
+    for i in by_size {
+        if used.saturating_add(sizes[i]) > budget {
+            break;
+        }
+        used += sizes[i];
+        embed[i] = true;
+    }
+    let mut out = String::new();
     let mut skipped: Vec<String> = Vec::new();
-    for path in files {
-        let bytes = std::fs::read(path).map_err(|source| HtmlError::Read {
-            path: path.clone(),
-            source,
-        })?;
+    for (path, &embedded) in files.iter().zip(&embed) {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        used += bytes.len() as u64;
-        if used > budget {
+        if !embedded {
             skipped.push(name);
             continue;
         }
+        let bytes = std::fs::read(path).map_err(|source| HtmlError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let mime = if path.extension().is_some_and(|x| x == "png") {
             "image/png"
         } else {

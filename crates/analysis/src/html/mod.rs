@@ -28,8 +28,10 @@
 //!
 //! - a configuration with more than [`downsample::MAX_POINTS`] recorded steps keeps that many,
 //!   selected (never averaged) half evenly and half geometrically in index ([`downsample`]);
-//! - means keep [`series::MEAN_DIGITS`] significant digits, band edges and x values
-//!   [`series::BAND_DIGITS`], wall times [`series::TIME_DIGITS`]; missing values are `null`;
+//! - means keep [`series::MEAN_DIGITS`] significant digits, band edges [`series::BAND_DIGITS`],
+//!   x values [`series::X_DIGITS`], wall times [`series::TIME_DIGITS`]; missing values are
+//!   `null`;
+//! - figures are embedded smallest first up to [`figures::FIGURE_BUDGET`] bytes;
 //! - epochs and examples seen at a fixed batch size are stored as one factor on the step.
 //!
 //! A 1,000-run sweep gives a page of a few MB at most (`scripts/bench_html_report.sh` measures

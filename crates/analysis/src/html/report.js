@@ -179,7 +179,7 @@
     const v = el("div", null, spec.yLabel + ": ");
     v.appendChild(el("span", { class: "v" }, fmt(l.m[k], 5)));
     tip.appendChild(v);
-    if (l.lo && l.lo[k] != null) tip.appendChild(el("div", null, "min–max: " + fmt(l.lo[k], 4) + " – " + fmt(l.hi[k], 4)));
+    if (l.lo && l.lo[k] != null) tip.appendChild(el("div", null, "min–max: " + fmt(l.lo[k], 3) + " – " + fmt(l.hi[k], 3)));
     if (l.tipExtra) for (const t of l.tipExtra(k)) tip.appendChild(el("div", null, t));
     tip.dataset.line = best.li;
     tip.dataset.k = k;

@@ -16,8 +16,10 @@ use super::downsample;
 
 /// Significant digits of a mean in the page (the value shown on hover).
 pub const MEAN_DIGITS: usize = 5;
-/// Significant digits of a band edge (min or max over seeds) and of x values.
-pub const BAND_DIGITS: usize = 4;
+/// Significant digits of a band edge (min or max over seeds).
+pub const BAND_DIGITS: usize = 3;
+/// Significant digits of x values (epochs, examples seen) that are not a multiple of the step.
+pub const X_DIGITS: usize = 4;
 /// Significant digits of wall times.
 pub const TIME_DIGITS: usize = 3;
 
@@ -145,8 +147,8 @@ pub fn curves(
     };
     let mut x = BTreeMap::new();
     for (axis, digits) in [
-        (XAxis::Epoch, BAND_DIGITS),
-        (XAxis::Examples, BAND_DIGITS),
+        (XAxis::Epoch, X_DIGITS),
+        (XAxis::Examples, X_DIGITS),
         (XAxis::Time, TIME_DIGITS),
     ] {
         let values: Vec<f64> = (0..kept.len())
