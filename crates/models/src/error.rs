@@ -11,30 +11,30 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum ModelError {
     /// A problem name that is not in [`crate::PROBLEM_NAMES`].
-    #[error("unknown problem `{name}`{}", did_you_mean(suggestion))]
+    #[error("unknown problem `{name}`; valid problems: {valid}")]
     UnknownProblem {
         /// The name as written.
         name: String,
-        /// The closest valid name, if any is close.
-        suggestion: Option<String>,
+        /// The valid names, comma-separated.
+        valid: String,
     },
     /// A dataset name that is not in [`crate::DATASET_NAMES`].
-    #[error("unknown dataset `{name}`{}", did_you_mean(suggestion))]
+    #[error("unknown dataset `{name}`; valid datasets: {valid}")]
     UnknownDataset {
         /// The name as written.
         name: String,
-        /// The closest valid name, if any is close.
-        suggestion: Option<String>,
+        /// The valid names, comma-separated.
+        valid: String,
     },
     /// A key that the problem or dataset does not take.
-    #[error("`{owner}` has no key `{key}`{}", did_you_mean(suggestion))]
+    #[error("`{owner}` has no key `{key}`; valid keys: {valid}")]
     UnknownKey {
         /// Problem or dataset name.
         owner: String,
         /// The key as written.
         key: String,
-        /// The closest valid key, if any is close.
-        suggestion: Option<String>,
+        /// The valid keys, comma-separated.
+        valid: String,
     },
     /// A required key that is absent.
     #[error("`{owner}` needs the key `{key}`")]
@@ -108,24 +108,6 @@ pub enum ModelError {
     },
 }
 
-fn did_you_mean(suggestion: &Option<String>) -> String {
-    suggestion
-        .as_ref()
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default()
-}
-
-/// The closest name in `valid` to `name` by optimal-string-alignment distance (Levenshtein plus transpositions), if it is close enough:
-/// at most a third of the longer name's length in edits, clamped to 1..=3.
-pub(crate) fn closest(name: &str, valid: &[&str]) -> Option<String> {
-    valid
-        .iter()
-        .map(|v| (strsim::osa_distance(name, v), *v))
-        .filter(|(d, v)| *d <= (name.len().max(v.len()) / 3).clamp(1, 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, v)| v.to_string())
-}
-
 impl ModelError {
     /// A malformed file: the path, and the row (1-based) and column where it applies.
     pub fn malformed(
@@ -158,14 +140,6 @@ impl ModelError {
 #[allow(clippy::float_cmp)] // exact equality is the point: determinism, exact copies
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_close_names_only() {
-        let names = ["rosenbrock", "beale", "booth"];
-        assert_eq!(closest("rosenbrok", &names).as_deref(), Some("rosenbrock"));
-        assert_eq!(closest("boot", &names).as_deref(), Some("booth"));
-        assert_eq!(closest("xyzzy", &names), None);
-    }
 
     #[test]
     fn malformed_names_file_row_column() {

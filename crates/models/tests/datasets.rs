@@ -243,7 +243,7 @@ fn image_keys_on_tabular_data_are_errors_naming_the_key() {
     );
     assert!(e.to_string().contains("tabular"), "{e}");
     let e = config(json!({"name": "digits", "augment": ["hflp"]})).unwrap_err();
-    assert!(e.to_string().contains("did you mean `hflip`"), "{e}");
+    assert!(e.to_string().contains("no augmentation `hflp`"), "{e}");
     let e = config(json!({"name": "synthetic_images", "channels": 0})).unwrap_err();
     assert_eq!(e.key(), Some("channels"));
     let e = config(

@@ -78,8 +78,8 @@ macro_rules! optimizers {
 
             /// From a JSON object of hyperparameters with torch's keyword names (`lr`, `betas`
             /// as a 2-element array, `momentum`, ...); missing keys take torch's defaults. An
-            /// unknown optimizer ([`OptimError::UnknownName`], with the closest name
-            /// suggested), an unknown key ([`OptimError::UnknownKey`], with the valid keys) or
+            /// unknown optimizer ([`OptimError::UnknownName`], with the valid names), an
+            /// unknown key ([`OptimError::UnknownKey`], with the valid keys) or
             /// a wrong type ([`OptimError::WrongType`]) is an error. Does not check ranges (see
             /// [`Self::validate`]).
             pub fn from_json(name: &str, hparams: &Map<String, Value>) -> Result<Self, OptimError> {
@@ -276,18 +276,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_optimizer_suggests_the_closest_name() {
+    fn unknown_optimizer_lists_the_valid_names() {
         let e = OptimizerConfig::from_json("adamm", &Map::new()).unwrap_err();
         assert!(
             matches!(&e, OptimError::UnknownName { kind: "optimizer", name, .. } if name == "adamm")
         );
         let msg = e.to_string();
-        assert!(msg.contains("did you mean `adam`?"), "{msg}");
         assert!(msg.contains("sgd, adagrad, adadelta"), "{msg}");
-        let msg = OptimizerConfig::from_json("RMSProp", &Map::new())
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains("did you mean `rmsprop`?"), "{msg}");
     }
 
     #[test]
@@ -295,7 +290,6 @@ mod tests {
         let e = OptimizerConfig::from_json("sgd", &obj(json!({"momentun": 0.9}))).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, OptimError::UnknownKey { ref key, .. } if key == "momentun"));
-        assert!(msg.contains("did you mean `momentum`?"), "{msg}");
         assert!(
             msg.contains("lr, momentum, dampening, weight_decay, nesterov, maximize"),
             "{msg}"

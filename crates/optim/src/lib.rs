@@ -84,7 +84,7 @@ pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use config::OptimizerConfig;
 pub use cpu::CpuPath;
-pub use error::{OptimError, closest};
+pub use error::OptimError;
 pub use hparam::{Hparam, Kind};
 pub use lion::{Lion, LionConfig, LionState};
 pub use nadam::{NAdam, NAdamConfig, NAdamState};

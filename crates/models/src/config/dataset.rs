@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Ctx, KeySpec, key, required};
 use crate::data::augment::Augmentation;
-use crate::error::{ModelError, closest};
+use crate::error::ModelError;
 
 /// Dataset names users write in YAML (`dataset: {name: ...}`).
 pub const DATASET_NAMES: &[&str] = &[
@@ -275,7 +275,7 @@ impl DatasetConfig {
         };
         let kind = DatasetKind::from_name(name).ok_or_else(|| ModelError::UnknownDataset {
             name: name.to_string(),
-            suggestion: closest(name, DATASET_NAMES),
+            valid: DATASET_NAMES.join(", "),
         })?;
         let specs = dataset_keys(name).unwrap_or_default();
         let cx = Ctx { owner: name };

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ModelError, closest};
+use crate::error::ModelError;
 
 /// One configuration key: its name, its default (`Value::Null` when the key is required or when
 /// the default depends on other keys, as said in `help`) and a one-line help.
@@ -148,12 +148,9 @@ impl Ctx<'_> {
     ) -> Result<T, ModelError> {
         let s = self.str(key, v)?;
         parse(s).ok_or_else(|| {
-            let hint = closest(s, names)
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
             self.range(
                 key,
-                format!("must be one of {}, found `{s}`{hint}", names.join(", ")),
+                format!("must be one of {}, found `{s}`", names.join(", ")),
             )
         })
     }
@@ -164,7 +161,7 @@ impl Ctx<'_> {
                 return Err(ModelError::UnknownKey {
                     owner: self.owner.to_string(),
                     key: k.clone(),
-                    suggestion: closest(k, &names),
+                    valid: names.join(", "),
                 });
             }
         }

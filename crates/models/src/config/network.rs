@@ -114,12 +114,7 @@ fn parse_pool(cx: &Ctx, key: &str, v: &Value) -> Result<Option<PoolSpec>, ModelE
             "stride" => stride = Some(cx.usize_in(&name, v, 1, 1024)?),
             "padding" => pool.padding = parse_pad(cx, &name, v, false)?,
             _ => {
-                return Err(unknown(
-                    cx,
-                    &name,
-                    k,
-                    &["type", "kernel", "stride", "padding"],
-                ));
+                return Err(unknown(cx, &name, &["type", "kernel", "stride", "padding"]));
             }
         }
     }
@@ -127,11 +122,11 @@ fn parse_pool(cx: &Ctx, key: &str, v: &Value) -> Result<Option<PoolSpec>, ModelE
     Ok(Some(pool))
 }
 
-fn unknown(cx: &Ctx, full: &str, key: &str, valid: &[&str]) -> ModelError {
+fn unknown(cx: &Ctx, full: &str, valid: &[&str]) -> ModelError {
     ModelError::UnknownKey {
         owner: cx.owner.to_string(),
         key: full.to_string(),
-        suggestion: crate::error::closest(key, valid),
+        valid: valid.join(", "),
     }
 }
 
@@ -174,7 +169,7 @@ fn parse_block(cx: &Ctx, i: usize, v: &Value) -> Result<ConvBlock, ModelError> {
                 )?;
             }
             "pool" => b.pool = parse_pool(cx, &name, v)?,
-            _ => return Err(unknown(cx, &name, k, &BLOCK_KEYS)),
+            _ => return Err(unknown(cx, &name, &BLOCK_KEYS)),
         }
     }
     if b.channels == 0 {

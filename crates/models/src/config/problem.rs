@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::network::{NetConfig, WeightsInit, is_network_key};
 use super::{Ctx, DatasetConfig, KeySpec, key, required};
-use crate::error::{ModelError, closest};
+use crate::error::ModelError;
 
 /// Problem names users write in YAML (`problems: - name: ...`).
 pub const PROBLEM_NAMES: &[&str] = &[
@@ -225,7 +225,7 @@ named_enum!(
 ///
 /// let bad = json!({"hiden": [16], "dataset": "iris"});
 /// let err = ProblemConfig::from_json("mlp", bad.as_object().unwrap()).unwrap_err();
-/// assert!(err.to_string().contains("did you mean `hidden`"));
+/// assert!(err.to_string().contains("valid keys:"));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProblemConfig {
@@ -248,12 +248,12 @@ const MAX_DIM: usize = 10_000_000;
 
 impl ProblemConfig {
     /// Validates a problem from its YAML mapping as JSON (keys other than `name`; a `name` key
-    /// is ignored). An unknown key, a wrong type or an out-of-range value is an error naming it,
-    /// with the closest valid name as a suggestion.
+    /// is ignored). An unknown key, a wrong type or an out-of-range value is an error naming it
+    /// (and listing the valid keys or values).
     pub fn from_json(name: &str, keys: &Map<String, Value>) -> Result<Self, ModelError> {
         let kind = ProblemKind::from_name(name).ok_or_else(|| ModelError::UnknownProblem {
             name: name.to_string(),
-            suggestion: closest(name, PROBLEM_NAMES),
+            valid: PROBLEM_NAMES.join(", "),
         })?;
         let specs = problem_keys(name).unwrap_or_default();
         let cx = Ctx { owner: name };
@@ -449,12 +449,10 @@ mod tests {
     fn errors_name_the_key() {
         let e = ProblemConfig::from_json("rosenbrok", &Map::new()).unwrap_err();
         assert!(
-            matches!(e, ModelError::UnknownProblem { suggestion: Some(ref s), .. } if s == "rosenbrock")
+            matches!(e, ModelError::UnknownProblem { ref valid, .. } if valid.contains("rosenbrock"))
         );
         let e = ProblemConfig::from_json("rosenbrock", &obj(json!({"nois": 0.1}))).unwrap_err();
-        assert!(
-            matches!(e, ModelError::UnknownKey { suggestion: Some(ref s), .. } if s == "noise")
-        );
+        assert!(matches!(e, ModelError::UnknownKey { ref valid, .. } if valid.contains("noise")));
         let e = ProblemConfig::from_json("rosenbrock", &obj(json!({"noise": -1}))).unwrap_err();
         assert!(matches!(e, ModelError::OutOfRange { ref key, .. } if key == "noise"));
         let e = ProblemConfig::from_json("rosenbrock", &obj(json!({"noise": "x"}))).unwrap_err();
@@ -470,10 +468,10 @@ mod tests {
             &obj(json!({"dataset": "iris", "activation": "rleu"})),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("did you mean `relu`"), "{e}");
+        assert!(e.to_string().contains("must be one of relu, tanh"), "{e}");
         let e = ProblemConfig::from_json("mlp", &obj(json!({"dataset": "irsi"}))).unwrap_err();
         assert!(
-            matches!(e, ModelError::UnknownDataset { suggestion: Some(ref s), .. } if s == "iris")
+            matches!(e, ModelError::UnknownDataset { ref valid, .. } if valid.contains("iris"))
         );
         let e = ProblemConfig::from_json(
             "mlp",

@@ -100,6 +100,18 @@ impl Context<'_> {
         };
         if let Some((name, at)) = name {
             keys::check_name(Kind::SCHEDULE, name, names).map_err(|m| self.error(&at, m))?;
+            if let Value::Object(m) = s {
+                let valid: Vec<&str> = std::iter::once("name")
+                    .chain(
+                        ScheduleConfig::keys(name)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|k| k.name),
+                    )
+                    .collect();
+                keys::check_keys(Kind::KEY, m.keys(), &valid)
+                    .map_err(|(k, msg)| self.error(&path.key(&k), msg))?;
+            }
         }
         catalog::schedule_config(s).map_err(|err| {
             let at = match catalog::error_key(&err) {
