@@ -20,32 +20,40 @@
 //!
 //! **Exactness.** Every element of C is one fused multiply-add chain in the order of k:
 //! `c ← fma(a[i][0], b[0][j], c)`, then `fma(a[i][1], b[1][j], c)`, …, starting from C's value
-//! (or from 0 when `accumulate` is false). The blocking (over k, m and n) and the SIMD width only
-//! change which elements are computed together, never the order of one chain, and `f32::mul_add`
-//! rounds once on every CPU. So the product is bit-identical to the scalar loop
-//! `for p in 0..k { c = a(i, p).mul_add(b(p, j), c) }` on AVX-512, AVX2+FMA and baseline x86-64
-//! alike (the baseline has no FMA instruction, so there `mul_add` is a correctly rounded library
-//! call: exact, but slow). matrixmultiply, by contrast, picks a kernel per CPU and its sums differ
-//! in the last bits between machines.
+//! (or from 0 when `accumulate` is false). The blocking (over k, m and n), the micro-kernel's
+//! size and the SIMD width only change which elements are computed together, never the order of
+//! one chain, and `f32::mul_add` rounds once on every CPU. So the product is bit-identical to
+//! the scalar loop `for p in 0..k { c = a(i, p).mul_add(b(p, j), c) }` on AVX-512, AVX2+FMA and
+//! baseline x86-64 alike (the baseline has no FMA instruction, so there `mul_add` is a correctly
+//! rounded library call: exact, but slow); [`gemm_on`] runs a chosen path so tests can compare
+//! them. matrixmultiply, by contrast, picks a kernel per CPU and its sums differ in the last
+//! bits between machines.
 //!
 //! **Algorithm.** The loop nest of Goto & van de Geijn ("Anatomy of high-performance matrix
 //! multiplication", ACM TOMS 34(3), 2008) as in BLIS: blocks of `KC` along k; B packed into
-//! panels of `NR` columns and A into panels of `MR` rows; a 6 × 16 register-blocked micro-kernel
-//! (12 AVX2 accumulators) written as plain array code that LLVM turns into broadcasts and
-//! `vfmadd231ps`, compiled for AVX-512 and AVX2+FMA at run time by `multiversion`.
+//! panels of `NR` columns; a register-blocked `MR × NR` micro-kernel written as plain array
+//! code that LLVM turns into broadcasts and `vfmadd231ps`, compiled per [`CpuPath`]. A is
+//! either read in place, row by row, when its rows are contiguous (BLIS's "sup" kernels for
+//! skinny products: packing a row-major A is a transpose that cost as much as the product when
+//! B has 16 columns), or packed into panels of `MR` rows when its columns are contiguous (a
+//! copy). The kernel sizes per path are in [`crate::cpu`]: on AVX-512, 12 × 32 on rows in
+//! place when B is wide (24 of the 32 registers accumulate, enough to hide the FMA latency on
+//! both FMA pipes), else 6 × 16 or 6 × 32; on AVX2, 6 × 16 (12 accumulators). The convolutions
+//! (im2col + this product, [`crate::layers::conv2d`]) gain most from reading A in place: their
+//! forward product's A is the im2col matrix, row-major.
 
-use multiversion::multiversion;
+use crate::cpu::{CpuPath, NARROW, per_path};
 
-/// Rows of an A micro-panel.
-const MR: usize = 6;
-/// Columns of a B micro-panel.
-const NR: usize = 16;
-/// Largest block along k (a B micro-panel, KC × NR floats = 16 KiB, stays in L1).
+/// Largest block along k (a B micro-panel, KC × NR floats = 16 or 32 KiB, stays in L1).
 const KC: usize = 256;
-/// Largest block along m (a packed A block, MC × KC floats = 144 KiB, stays in L2).
+/// Largest block along m (a packed A block, MC × KC floats = 144 KiB, stays in L2); a multiple
+/// of every kernel's row count.
 const MC: usize = 144;
-/// Largest block along n (a packed B block lives in L3).
+/// Largest block along n (a packed B block lives in L3); a multiple of every panel width.
 const NC: usize = 4096;
+/// Most rows and columns of any micro-kernel.
+const MAX_MR: usize = 12;
+const MAX_NR: usize = 32;
 
 /// A read-only matrix operand: element (r, c) is `data[row_start(r) + c * col_stride]`, with
 /// `row_start(r) = rows[r] * row_stride` when a row index list is given, else `r * row_stride`.
@@ -106,16 +114,49 @@ pub struct PackBuffers {
     b: Vec<f32>,
 }
 
+impl PackBuffers {
+    /// Grows the buffers to at least `a` and `b` floats.
+    fn reserve(&mut self, a: usize, b: usize) {
+        if self.a.len() < a {
+            self.a.resize(a, 0.0);
+        }
+        if self.b.len() < b {
+            self.b.resize(b, 0.0);
+        }
+    }
+}
+
 /// Zeros standing in for the rows or columns past the edge of a matrix in a partial panel.
 static ZEROS: [f32; KC] = [0.0; KC];
 
 /// `C (m × n, row-major) = C + A·B` (or `A·B` when `accumulate` is false), with A m × k and
-/// B k × n; every element one FMA chain in the order of k (see the module documentation).
+/// B k × n; every element one FMA chain in the order of k (see the module documentation), on
+/// [`CpuPath::active`] (the fastest path this CPU has).
 ///
 /// # Panics
 /// If an operand or C is too small for the shapes (a bug in the caller, not a user error).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat,
+    b: Mat,
+    c: &mut [f32],
+    accumulate: bool,
+    buf: &mut PackBuffers,
+) {
+    gemm_on(CpuPath::active(), m, n, k, a, b, c, accumulate, buf);
+}
+
+/// [`gemm`] on the instruction-set path `path`, which the CPU must support
+/// ([`CpuPath::is_supported`]). Every path gives the same bits.
+///
+/// # Panics
+/// If an operand or C is too small for the shapes (a bug in the caller, not a user error).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_on(
+    path: CpuPath,
     m: usize,
     n: usize,
     k: usize,
@@ -135,32 +176,80 @@ pub fn gemm(
         }
         return;
     }
-    // Blocks along k of (almost) equal size, so that no block is a sliver.
-    let kc = k.div_ceil(k.div_ceil(KC));
-    let a_len = m.min(MC).div_ceil(MR) * MR * kc;
-    let b_len = n.min(NC).div_ceil(NR) * NR * kc;
-    if buf.a.len() < a_len {
-        buf.a.resize(a_len, 0.0);
-    }
-    if buf.b.len() < b_len {
-        buf.b.resize(b_len, 0.0);
-    }
-    gemm_blocked(m, n, k, kc, a, b, c, accumulate, buf);
+    let kc = k_block(k);
+    buf.reserve((m.min(MC) + MAX_MR) * kc, (n.min(NC) + MAX_NR) * kc);
+    gemm_paths(path, m, n, k, kc, a, b, c, accumulate, buf);
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+/// Blocks along k of (almost) equal size, at most [`KC`], so that no block is a sliver.
+fn k_block(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+}
+
+per_path! {
+    fn gemm_paths(
+        m: usize,
+        n: usize,
+        k: usize,
+        kc: usize,
+        a: Mat,
+        b: Mat,
+        c: &mut [f32],
+        accumulate: bool,
+        buf: &mut PackBuffers,
+    ) => gemm_body
+}
+
+/// Picks the micro-kernel: A in place when its rows are contiguous, else packed; 16 columns
+/// when B has at most 16, else the path's wide panel.
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gemm_blocked(
+fn gemm_body<const RN: usize, const RW: usize, const PM: usize, const NW: usize>(
     m: usize,
     n: usize,
     k: usize,
-    kc_max: usize,
+    kc: usize,
     a: Mat,
     b: Mat,
     c: &mut [f32],
     accumulate: bool,
     buf: &mut PackBuffers,
 ) {
+    let dims = Dims { m, n, k, kc };
+    match (a.col_stride == 1, n <= NARROW) {
+        (true, true) => blocked::<RN, NARROW, true>(dims, a, b, c, accumulate, buf),
+        (true, false) => blocked::<RW, NW, true>(dims, a, b, c, accumulate, buf),
+        (false, true) => blocked::<PM, NARROW, false>(dims, a, b, c, accumulate, buf),
+        (false, false) => blocked::<PM, NW, false>(dims, a, b, c, accumulate, buf),
+    }
+}
+
+/// The sizes of one product and its block along k.
+#[derive(Clone, Copy, Debug)]
+struct Dims {
+    m: usize,
+    n: usize,
+    k: usize,
+    kc: usize,
+}
+
+/// The blocked product `C = [C +] A·B` with an `MR × NR` kernel, A read in place (`ROWS`) or
+/// packed. `buf` must hold `(min(m, MC) + MR) · kc` and `(min(n, NC) + NR) · kc` floats.
+#[inline(always)]
+fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
+    d: Dims,
+    a: Mat,
+    b: Mat,
+    c: &mut [f32],
+    accumulate: bool,
+    buf: &mut PackBuffers,
+) {
+    let Dims {
+        m,
+        n,
+        k,
+        kc: kc_max,
+    } = d;
     for j0 in (0..n).step_by(NC) {
         let nc = NC.min(n - j0);
         for p0 in (0..k).step_by(kc_max) {
@@ -168,22 +257,24 @@ fn gemm_blocked(
             let bp = &mut buf.b[..nc.div_ceil(NR) * NR * kc];
             for (panel, dst) in bp.chunks_exact_mut(NR * kc).enumerate() {
                 let j = j0 + panel * NR;
-                pack_b(b, p0, kc, j, NR.min(n - j), dst);
+                pack_b::<NR>(b, p0, kc, j, NR.min(n - j), dst);
             }
+            let bp = &*bp;
             // The first block starts each chain from 0 unless C is accumulated into.
             let load_c = accumulate || p0 > 0;
             for i0 in (0..m).step_by(MC) {
                 let mc = MC.min(m - i0);
-                let ap = &mut buf.a[..mc.div_ceil(MR) * MR * kc];
-                for (panel, dst) in ap.chunks_exact_mut(MR * kc).enumerate() {
-                    let i = i0 + panel * MR;
-                    pack_a(a, i, MR.min(m - i), p0, kc, dst);
+                if !ROWS {
+                    let ap = &mut buf.a[..mc.div_ceil(MR) * MR * kc];
+                    for (panel, dst) in ap.chunks_exact_mut(MR * kc).enumerate() {
+                        let i = i0 + panel * MR;
+                        pack_a::<MR>(a, i, MR.min(m - i), p0, kc, dst);
+                    }
                 }
                 for (jp, b_panel) in bp.chunks_exact(NR * kc).enumerate() {
                     let j = j0 + jp * NR;
                     let cols = NR.min(n - j);
-                    for (ip, a_panel) in ap.chunks_exact(MR * kc).enumerate() {
-                        let i = i0 + ip * MR;
+                    for i in (i0..i0 + mc).step_by(MR) {
                         let rows = MR.min(m - i);
                         let mut acc = [[0.0f32; NR]; MR];
                         if load_c {
@@ -191,7 +282,19 @@ fn gemm_blocked(
                                 copy_prefix(&mut acc_row[..], &c[(i + r) * n + j..], cols);
                             }
                         }
-                        kernel(a_panel, b_panel, &mut acc);
+                        if ROWS {
+                            let a_rows: [&[f32]; MR] = std::array::from_fn(|t| {
+                                if t < rows {
+                                    &a.data[a.row_start(i + t) + p0..][..kc]
+                                } else {
+                                    &ZEROS[..kc]
+                                }
+                            });
+                            kernel_rows(a_rows, b_panel, &mut acc);
+                        } else {
+                            let a_panel = &buf.a[(i - i0) * kc..][..MR * kc];
+                            kernel_packed(a_panel, b_panel, &mut acc);
+                        }
                         for (r, acc_row) in acc.iter().enumerate().take(rows) {
                             copy_prefix(&mut c[(i + r) * n + j..], acc_row, cols);
                         }
@@ -205,7 +308,11 @@ fn gemm_blocked(
 /// `acc[i][j] = fma(a[p][i], b[p][j], acc[i][j])` for p in order, over one A micro-panel
 /// (kc × MR, k-major) and one B micro-panel (kc × NR, k-major).
 #[inline(always)]
-fn kernel(a_panel: &[f32], b_panel: &[f32], acc: &mut [[f32; NR]; MR]) {
+fn kernel_packed<const MR: usize, const NR: usize>(
+    a_panel: &[f32],
+    b_panel: &[f32],
+    acc: &mut [[f32; NR]; MR],
+) {
     let mut c = *acc;
     for (a, b) in a_panel.chunks_exact(MR).zip(b_panel.chunks_exact(NR)) {
         for (c_row, &a_i) in c.iter_mut().zip(a) {
@@ -217,10 +324,34 @@ fn kernel(a_panel: &[f32], b_panel: &[f32], acc: &mut [[f32; NR]; MR]) {
     *acc = c;
 }
 
+/// `acc[i][j] = fma(a_rows[i][p], b[p][j], acc[i][j])` for p in order, over MR rows of A read
+/// in place (each of the B panel's length in k) and one B micro-panel (kc × NR, k-major).
+#[inline(always)]
+fn kernel_rows<const MR: usize, const NR: usize>(
+    a_rows: [&[f32]; MR],
+    b_panel: &[f32],
+    acc: &mut [[f32; NR]; MR],
+) {
+    let kc = b_panel.len() / NR;
+    let a_rows: [&[f32]; MR] = std::array::from_fn(|t| &a_rows[t][..kc]);
+    let mut c = *acc;
+    for (p, b) in b_panel.chunks_exact(NR).enumerate() {
+        // The column of A first (its bounds checks out of the FMA block), then the same
+        // block as `kernel_packed`.
+        let a: [f32; MR] = std::array::from_fn(|t| a_rows[t][p]);
+        for (c_row, &a_i) in c.iter_mut().zip(&a) {
+            for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                *c_ij = a_i.mul_add(b_j, *c_ij);
+            }
+        }
+    }
+    *acc = c;
+}
+
 /// Packs rows `i .. i + rows` (`rows ≤ MR`; missing rows are zeros) and columns `p0 .. p0 + kc`
 /// of A as `dst[p * MR + r] = A(i + r, p0 + p)`.
 #[inline(always)]
-fn pack_a(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) {
+fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) {
     if a.col_stride == 1 {
         // Each row is contiguous along k: transpose MR row slices.
         let src: [&[f32]; MR] = std::array::from_fn(|r| {
@@ -249,7 +380,7 @@ fn pack_a(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) 
 /// Packs rows `p0 .. p0 + kc` and columns `j .. j + cols` (`cols ≤ NR`; missing columns are
 /// zeros) of B as `dst[p * NR + t] = B(p0 + p, j + t)`.
 #[inline(always)]
-fn pack_b(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, dst: &mut [f32]) {
+fn pack_b<const NR: usize>(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, dst: &mut [f32]) {
     if b.col_stride == 1 {
         // The NR columns are adjacent in each row: copy (rows may be gathered).
         for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
@@ -276,13 +407,16 @@ fn pack_b(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, dst: &mut [f32]) 
 }
 
 /// `dst[..len] = src[..len]`; a full micro-panel row (MR or NR) is copied as a fixed-size array
-/// (vector moves) rather than through a `memmove` call.
+/// (vector moves) rather than through a `memmove` call, other lengths by
+/// [`crate::layers::copy_short`].
 #[inline(always)]
 fn copy_prefix(dst: &mut [f32], src: &[f32], len: usize) {
     match len {
-        NR => dst[..NR].copy_from_slice(&src[..NR]),
-        MR => dst[..MR].copy_from_slice(&src[..MR]),
-        _ => dst[..len].copy_from_slice(&src[..len]),
+        32 => dst[..32].copy_from_slice(&src[..32]),
+        16 => dst[..16].copy_from_slice(&src[..16]),
+        12 => dst[..12].copy_from_slice(&src[..12]),
+        6 => dst[..6].copy_from_slice(&src[..6]),
+        _ => crate::layers::copy_short(&mut dst[..len], &src[..len]),
     }
 }
 
@@ -345,18 +479,32 @@ mod tests {
         let c0 = random(m * n, &mut rng);
         let mut want = c0.clone();
         reference(m, n, k, a, b, &mut want, accumulate);
-        let mut buf = PackBuffers::default();
-        let mut got = c0.clone();
-        gemm(m, n, k, a, b, &mut got, accumulate, &mut buf);
         let same = |x: &[f32]| x.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits());
-        assert!(
-            same(&got),
-            "{m}×{n}×{k}, layout {layout}, accumulate {accumulate}"
+        for path in CpuPath::supported() {
+            let mut buf = PackBuffers::default();
+            let mut got = c0.clone();
+            gemm_on(path, m, n, k, a, b, &mut got, accumulate, &mut buf);
+            assert!(
+                same(&got),
+                "{path}: {m}×{n}×{k}, layout {layout}, accumulate {accumulate}"
+            );
+            // Buffers left over from the first product give the same bits.
+            let mut again = c0.clone();
+            gemm_on(path, m, n, k, a, b, &mut again, accumulate, &mut buf);
+            assert!(same(&again), "{path}: reused buffers");
+        }
+        let mut detected = c0;
+        gemm(
+            m,
+            n,
+            k,
+            a,
+            b,
+            &mut detected,
+            accumulate,
+            &mut PackBuffers::default(),
         );
-        // Buffers left over from the first product give the same bits.
-        let mut again = c0;
-        gemm(m, n, k, a, b, &mut again, accumulate, &mut buf);
-        assert!(same(&again), "reused buffers");
+        assert!(same(&detected), "detected path");
     }
 
     proptest! {
@@ -376,10 +524,14 @@ mod tests {
     }
 
     /// Shapes that cross every block boundary: k over KC (two k blocks), m over MC, partial
-    /// panels on every edge.
+    /// panels on every edge, narrow and wide B panels.
     #[test]
     fn block_boundaries_do_not_change_the_chain() {
-        for (m, n, k) in [(MC + 7, NR + 3, KC + 9), (MR + 1, 2 * NR + 1, 2 * KC + 1)] {
+        for (m, n, k) in [
+            (MC + 7, 16 + 3, KC + 9),
+            (MAX_MR + 1, 2 * MAX_NR + 1, 2 * KC + 1),
+            (2 * MC + 13, 16, 40),
+        ] {
             for layout in 0..9 {
                 check(m, n, k, layout, true, layout.into());
             }

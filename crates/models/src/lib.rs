@@ -29,6 +29,7 @@ mod analytic;
 mod batch;
 mod build;
 mod config;
+pub mod cpu;
 mod data;
 mod error;
 pub mod gemm;
