@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for crates/analysis/src/stats.rs, computed once with SciPy.
 
-Writes crates/cli/tests/data/stats_reference.json, which the Rust tests compare to (1e-12).
+Writes crates/analysis/tests/data/stats_reference.json, which the Rust tests compare to (1e-12).
 The tests never run Python; rerun this only to extend the cases:
 
     /work/main/.venv/bin/pip install scipy numpy
@@ -22,7 +22,7 @@ import numpy as np
 import scipy
 from scipy import stats
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/cli/tests/data/stats_reference.json"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/analysis/tests/data/stats_reference.json"
 
 
 def brute_force_p(d, alternative):

@@ -54,6 +54,16 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         ],
         &["parquet"],
     ),
+    (
+        "optbench-testkit",
+        &[
+            "optbench-optim",
+            "optbench-models",
+            "optbench-spec",
+            "optbench-results",
+        ],
+        &["plotters", "clap", "parquet"],
+    ),
 ];
 
 /// Normal dependencies of every workspace package.
@@ -121,5 +131,15 @@ fn clap_appears_only_in_the_binary() {
         if name != "optbench" {
             assert!(!ds.contains("clap"), "{name} depends on clap");
         }
+    }
+}
+
+#[test]
+fn the_testkit_is_a_dev_dependency_only() {
+    for (name, ds) in dependencies() {
+        assert!(
+            !ds.contains("optbench-testkit"),
+            "{name} depends on optbench-testkit outside [dev-dependencies]"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use clap::Parser;
-mod common;
+use optbench_testkit as testkit;
 
 use optbench::args::{Cli, Command, CompareArgs};
 use optbench::commands::compare as compare_command;
@@ -40,9 +40,9 @@ fn spec(cell: &str, seed: u64) -> RunSpec {
         run_id: format!("{cell}-s{seed}"),
         cell_id: format!("cell-{cell}"),
         label: format!("adam {cell}"),
-        problem: common::problem("quadratic", json!({})),
-        optimizer: common::optimizer("adam", json!({"lr": 0.1})),
-        train: common::train(Budget::Steps(100), BatchSize::Full, 10),
+        problem: testkit::problem("quadratic", json!({})),
+        optimizer: testkit::optimizer("adam", json!({"lr": 0.1})),
+        train: testkit::train(Budget::Steps(100), BatchSize::Full, 10),
         seed,
         data_seed: seed,
     }

@@ -1,7 +1,7 @@
 //! Crash safety end to end: `kill -9` of `optbench run` mid-sweep, then the same command again,
 //! gives the same `runs.parquet` and `metrics.parquet` as an uninterrupted sweep.
 
-mod common;
+use optbench_testkit as testkit;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -79,11 +79,11 @@ fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
     assert!(status.success(), "resumed sweep: {status:?}");
     assert_eq!(parts(&killed), total);
     assert_eq!(
-        common::fingerprint(&read_runs(&whole).unwrap()),
-        common::fingerprint(&read_runs(&killed).unwrap())
+        testkit::fingerprint(&read_runs(&whole).unwrap()),
+        testkit::fingerprint(&read_runs(&killed).unwrap())
     );
     assert_eq!(
-        common::fingerprint(&read_metrics(&whole).unwrap()),
-        common::fingerprint(&read_metrics(&killed).unwrap())
+        testkit::fingerprint(&read_metrics(&whole).unwrap()),
+        testkit::fingerprint(&read_metrics(&killed).unwrap())
     );
 }

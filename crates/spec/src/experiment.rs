@@ -154,32 +154,9 @@ impl Experiment {
         keys::check_keys(Kind::TOP_LEVEL_KEY, own, TOP_LEVEL_KEYS)
             .map_err(|(key, message)| Issue::new(root.key(&key), message))?;
 
-        let name = match top.get("name") {
-            None | Some(Value::Null) => default_name.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(Issue::new(
-                    root.key("name"),
-                    format!("`name` must be a string, found {}", describe_value(other)),
-                ));
-            }
-        };
+        let name = optional_string(top, "name", &root)?.unwrap_or_else(|| default_name.to_string());
         check_name(&name).map_err(|m| Issue::new(root.key("name"), m))?;
-
-        let description = match top.get("description") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(Issue::new(
-                    root.key("description"),
-                    format!(
-                        "`description` must be a string, found {}",
-                        describe_value(other)
-                    ),
-                ));
-            }
-        };
-
+        let description = optional_string(top, "description", &root)?;
         let seed = match top.get("seed") {
             None | Some(Value::Null) => 0,
             Some(v) => v.as_u64().ok_or_else(|| {
@@ -192,76 +169,12 @@ impl Experiment {
                 )
             })?,
         };
-
         let seeds = parse_seeds(top.get("seeds"), &root.key("seeds"))?;
-
         let problems = parse_entries(top, "problems", "rosenbrock")?;
         let optimizers = parse_entries(top, "optimizers", "sgd")?;
-
-        let train = match top.get("train") {
-            Some(Value::Object(m)) => m.clone(),
-            None | Some(Value::Null) => {
-                return Err(Issue::new(
-                    root,
-                    "`train` is missing; add e.g. `train: {steps: 1000}` or `train: {epochs: 10, batch_size: 32}`",
-                ));
-            }
-            Some(other) => {
-                return Err(Issue::new(
-                    root.key("train"),
-                    format!(
-                        "`train` must be a mapping such as `{{steps: 1000, batch_size: 32}}`, found {}",
-                        describe_value(other)
-                    ),
-                ));
-            }
-        };
-
-        let schedule = match top.get("schedule") {
-            None | Some(Value::Null) => None,
-            Some(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => Some(v.clone()),
-            Some(other) => {
-                return Err(Issue::new(
-                    root.key("schedule"),
-                    format!(
-                        "`schedule` must be a mapping such as `{{name: cosine}}`, found {}",
-                        describe_value(other)
-                    ),
-                ));
-            }
-        };
-
-        let exclude = match top.get("exclude") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut rules = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    match item {
-                        Value::Object(m) if !m.is_empty() => rules.push(m.clone()),
-                        other => {
-                            return Err(Issue::new(
-                                root.key("exclude").index(i),
-                                format!(
-                                    "each `exclude` rule must be a non-empty mapping such as `{{problem: rosenbrock, train.batch_size: 1}}`, found {}",
-                                    describe_value(other)
-                                ),
-                            ));
-                        }
-                    }
-                }
-                rules
-            }
-            Some(Value::Object(m)) => vec![m.clone()],
-            Some(other) => {
-                return Err(Issue::new(
-                    root.key("exclude"),
-                    format!(
-                        "`exclude` must be a list of mappings such as `[{{problem: rosenbrock, train.batch_size: 1}}]`, found {}",
-                        describe_value(other)
-                    ),
-                ));
-            }
-        };
+        let train = parse_train(top.get("train"), &root)?;
+        let schedule = parse_schedule(top.get("schedule"), &root)?;
+        let exclude = parse_exclude(top.get("exclude"), &root)?;
 
         Ok(Experiment {
             name,
@@ -274,6 +187,84 @@ impl Experiment {
             schedule,
             exclude,
         })
+    }
+}
+
+/// The top-level string `key`, or `None` when it is absent or null.
+fn optional_string(
+    top: &Map<String, Value>,
+    key: &str,
+    root: &KeyPath,
+) -> Result<Option<String>, Issue> {
+    match top.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(Issue::new(
+            root.key(key),
+            format!("`{key}` must be a string, found {}", describe_value(other)),
+        )),
+    }
+}
+
+/// The `train` mapping, which every experiment needs.
+fn parse_train(value: Option<&Value>, root: &KeyPath) -> Result<Map<String, Value>, Issue> {
+    match value {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        None | Some(Value::Null) => Err(Issue::new(
+            root.clone(),
+            "`train` is missing; add e.g. `train: {steps: 1000}` or `train: {epochs: 10, batch_size: 32}`",
+        )),
+        Some(other) => Err(Issue::new(
+            root.key("train"),
+            format!(
+                "`train` must be a mapping such as `{{steps: 1000, batch_size: 32}}`, found {}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
+/// The experiment-wide `schedule`: a mapping, a list of them (an axis) or a bare name.
+fn parse_schedule(value: Option<&Value>, root: &KeyPath) -> Result<Option<Value>, Issue> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => Ok(Some(v.clone())),
+        Some(other) => Err(Issue::new(
+            root.key("schedule"),
+            format!(
+                "`schedule` must be a mapping such as `{{name: cosine}}`, found {}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
+/// The `exclude` rules: a list of non-empty mappings, or one mapping.
+fn parse_exclude(value: Option<&Value>, root: &KeyPath) -> Result<Vec<Map<String, Value>>, Issue> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(m) if !m.is_empty() => Ok(m.clone()),
+                other => Err(Issue::new(
+                    root.key("exclude").index(i),
+                    format!(
+                        "each `exclude` rule must be a non-empty mapping such as `{{problem: rosenbrock, train.batch_size: 1}}`, found {}",
+                        describe_value(other)
+                    ),
+                )),
+            })
+            .collect(),
+        Some(Value::Object(m)) => Ok(vec![m.clone()]),
+        Some(other) => Err(Issue::new(
+            root.key("exclude"),
+            format!(
+                "`exclude` must be a list of mappings such as `[{{problem: rosenbrock, train.batch_size: 1}}]`, found {}",
+                describe_value(other)
+            ),
+        )),
     }
 }
 

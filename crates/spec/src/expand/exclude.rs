@@ -37,100 +37,16 @@ impl Context<'_> {
         let problem_keys = keys_of(problems);
         let mut optimizer_keys = keys_of(optimizers);
         optimizer_keys.insert("schedule".to_string());
+        let keys = RuleKeys {
+            problem: problem_keys,
+            optimizer: optimizer_keys,
+        };
         let mut rules = Vec::new();
         for (i, m) in exp.exclude.iter().enumerate() {
             let rpath = KeyPath::root().key("exclude").index(i);
             let mut conds = Vec::new();
             for (k, pattern) in m {
-                let p = rpath.key(k);
-                let parts: Vec<&str> = k.split('.').collect();
-                let (lookup, known): (Vec<String>, bool) = match parts.as_slice() {
-                    ["problem"] => (vec!["problem".into(), "name".into()], true),
-                    ["optimizer"] => (vec!["optimizer".into(), "name".into()], true),
-                    ["dataset"] => (
-                        vec!["problem".into(), "dataset".into(), "name".into()],
-                        true,
-                    ),
-                    ["problem", rest @ ..] if !rest.is_empty() => {
-                        let ok = rest[0] == "name" || problem_keys.contains(rest[0]);
-                        if !ok {
-                            return Err(self.error(
-                                &p,
-                                format!(
-                                    "no problem of this experiment has the key `{}`{}; valid: {}",
-                                    rest[0],
-                                    suggest(rest[0], problem_keys.iter().map(String::as_str)),
-                                    problem_keys.iter().cloned().collect::<Vec<_>>().join(", ")
-                                ),
-                            ));
-                        }
-                        (
-                            std::iter::once("problem")
-                                .chain(rest.iter().copied())
-                                .map(String::from)
-                                .collect(),
-                            true,
-                        )
-                    }
-                    ["optimizer", rest @ ..] if !rest.is_empty() => {
-                        let ok = rest[0] == "name" || optimizer_keys.contains(rest[0]);
-                        if !ok {
-                            return Err(self.error(
-                                &p,
-                                format!(
-                                    "no optimizer of this experiment has the hyperparameter `{}`{}; valid: {}",
-                                    rest[0],
-                                    suggest(rest[0], optimizer_keys.iter().map(String::as_str)),
-                                    optimizer_keys.iter().cloned().collect::<Vec<_>>().join(", ")
-                                ),
-                            ));
-                        }
-                        (
-                            std::iter::once("optimizer")
-                                .chain(rest.iter().copied())
-                                .map(String::from)
-                                .collect(),
-                            true,
-                        )
-                    }
-                    ["train", key] if TRAIN_KEYS.contains(key) => {
-                        (vec!["train".into(), (*key).into()], true)
-                    }
-                    ["train", key] => {
-                        return Err(self.error(
-                            &p,
-                            format!(
-                                "`train` has no key `{key}`{}; valid keys: {}",
-                                suggest(key, TRAIN_KEYS.iter().copied()),
-                                TRAIN_KEYS.join(", ")
-                            ),
-                        ));
-                    }
-                    _ => (Vec::new(), false),
-                };
-                if !known {
-                    let valid = [
-                        "problem",
-                        "dataset",
-                        "optimizer",
-                        "problem.<key>",
-                        "train.<key>",
-                        "optimizer.<key>",
-                    ];
-                    let mut candidates: Vec<String> =
-                        vec!["problem".into(), "dataset".into(), "optimizer".into()];
-                    candidates.extend(TRAIN_KEYS.iter().map(|t| format!("train.{t}")));
-                    candidates.extend(problem_keys.iter().map(|t| format!("problem.{t}")));
-                    candidates.extend(optimizer_keys.iter().map(|t| format!("optimizer.{t}")));
-                    return Err(self.error(
-                        &p,
-                        format!(
-                            "`{k}` is not a key an exclude rule can match{}; use {}",
-                            suggest(k, candidates.iter().map(String::as_str)),
-                            valid.join(", ")
-                        ),
-                    ));
-                }
+                let lookup = self.rule_lookup(k, &rpath.key(k), &keys)?;
                 let list_valued = lookup
                     .last()
                     .is_some_and(|l| LIST_VALUED_KEYS.contains(&l.as_str()));
@@ -149,6 +65,74 @@ impl Context<'_> {
         }
         Ok(rules)
     }
+
+    /// Where the value an exclude rule's `key` matches lives: the part (`problem`, `optimizer`,
+    /// `train`) and the keys within it. A key that no problem, optimizer or `train` of this
+    /// experiment has is an error at `at`.
+    fn rule_lookup(
+        &self,
+        key: &str,
+        at: &KeyPath,
+        keys: &RuleKeys,
+    ) -> Result<Vec<String>, ExperimentError> {
+        let parts: Vec<&str> = key.split('.').collect();
+        let owned = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect();
+        match parts.as_slice() {
+            ["problem"] | ["optimizer"] => Ok(owned(&[parts[0], "name"])),
+            ["dataset"] => Ok(owned(&["problem", "dataset", "name"])),
+            [part @ ("problem" | "optimizer"), first, ..] => {
+                let (valid, what) = if *part == "problem" {
+                    (&keys.problem, "problem of this experiment has the key")
+                } else {
+                    (
+                        &keys.optimizer,
+                        "optimizer of this experiment has the hyperparameter",
+                    )
+                };
+                if *first != "name" && !valid.contains(*first) {
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "no {what} `{first}`{}; valid: {}",
+                            suggest(first, valid.iter().map(String::as_str)),
+                            valid.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                Ok(owned(&parts))
+            }
+            ["train", k] if TRAIN_KEYS.contains(k) => Ok(owned(&parts)),
+            ["train", k] => Err(self.error(
+                at,
+                format!(
+                    "`train` has no key `{k}`{}; valid keys: {}",
+                    suggest(k, TRAIN_KEYS.iter().copied()),
+                    TRAIN_KEYS.join(", ")
+                ),
+            )),
+            _ => {
+                let mut candidates: Vec<String> =
+                    vec!["problem".into(), "dataset".into(), "optimizer".into()];
+                candidates.extend(TRAIN_KEYS.iter().map(|t| format!("train.{t}")));
+                candidates.extend(keys.problem.iter().map(|t| format!("problem.{t}")));
+                candidates.extend(keys.optimizer.iter().map(|t| format!("optimizer.{t}")));
+                Err(self.error(
+                    at,
+                    format!(
+                        "`{key}` is not a key an exclude rule can match{}; use problem, dataset, \
+                         optimizer, problem.<key>, train.<key> or optimizer.<key>",
+                        suggest(key, candidates.iter().map(String::as_str)),
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// The keys that the problems and optimizers of an experiment have, which exclude rules may name.
+struct RuleKeys {
+    problem: BTreeSet<String>,
+    optimizer: BTreeSet<String>,
 }
 
 /// A problem variant as exclude rules see it: its keys and `name`.

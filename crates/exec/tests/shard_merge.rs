@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-mod common;
+use optbench_testkit as testkit;
 
 use optbench_exec::merge::{MergeError, merge_dir};
 use optbench_results::{
@@ -23,9 +23,9 @@ fn plan(cells: usize, seeds: u64) -> Plan {
                 run_id: format!("run{c}s{s}"),
                 cell_id: format!("cell{c}"),
                 label: format!("sgd lr={}", 0.01 * (c + 1) as f64),
-                problem: common::problem("rosenbrock", json!({})),
-                optimizer: common::optimizer("sgd", json!({ "lr": lr })),
-                train: common::train(Budget::Steps(10), BatchSize::Full, 5),
+                problem: testkit::problem("rosenbrock", json!({})),
+                optimizer: testkit::optimizer("sgd", json!({ "lr": lr })),
+                train: testkit::train(Budget::Steps(10), BatchSize::Full, 5),
                 seed: s,
                 data_seed: 100 + s,
             });

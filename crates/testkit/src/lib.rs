@@ -1,5 +1,7 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test file uses some of them
+//! Fixtures shared by the integration tests of `optbench-exec` and the `optbench` binary.
+//!
+//! A dev-dependency only (`crates/cli/tests/architecture.rs` checks that no crate depends on it
+//! otherwise). Helpers panic on bad input: they build fixtures, not user input.
 
 use std::sync::Arc;
 

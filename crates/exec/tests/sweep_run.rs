@@ -1,7 +1,7 @@
 //! The sweep through the library API: schema, row counts, determinism across `jobs`, resume,
 //! divergence, failures, shards and the stop flag.
 
-mod common;
+use optbench_testkit as testkit;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,9 +40,9 @@ fn spec(
         run_id,
         cell_id,
         label: format!("{optimizer} {hparams}"),
-        problem: common::problem(problem, params),
-        optimizer: common::optimizer(optimizer, hparams),
-        train: common::train(Budget::Steps(steps), batch, eval_every),
+        problem: testkit::problem(problem, params),
+        optimizer: testkit::optimizer(optimizer, hparams),
+        train: testkit::train(Budget::Steps(steps), batch, eval_every),
         seed,
         data_seed,
     }
@@ -227,12 +227,12 @@ fn jobs_do_not_change_results() {
     run(&p, &opts(a.path(), 1));
     run(&p, &opts(b.path(), 2));
     assert_eq!(
-        common::fingerprint(&read_runs(a.path()).unwrap()),
-        common::fingerprint(&read_runs(b.path()).unwrap())
+        testkit::fingerprint(&read_runs(a.path()).unwrap()),
+        testkit::fingerprint(&read_runs(b.path()).unwrap())
     );
     assert_eq!(
-        common::fingerprint(&read_metrics(a.path()).unwrap()),
-        common::fingerprint(&read_metrics(b.path()).unwrap())
+        testkit::fingerprint(&read_metrics(a.path()).unwrap()),
+        testkit::fingerprint(&read_metrics(b.path()).unwrap())
     );
 }
 
@@ -255,12 +255,12 @@ fn resume_runs_only_missing_runs_and_matches() {
     let s = run(&p, &opts(dir.path(), 1));
     assert_eq!((s.resumed, s.ran), (5, 3));
     assert_eq!(
-        common::fingerprint(&read_runs(full.path()).unwrap()),
-        common::fingerprint(&read_runs(dir.path()).unwrap())
+        testkit::fingerprint(&read_runs(full.path()).unwrap()),
+        testkit::fingerprint(&read_runs(dir.path()).unwrap())
     );
     assert_eq!(
-        common::fingerprint(&read_metrics(full.path()).unwrap()),
-        common::fingerprint(&read_metrics(dir.path()).unwrap())
+        testkit::fingerprint(&read_metrics(full.path()).unwrap()),
+        testkit::fingerprint(&read_metrics(dir.path()).unwrap())
     );
     // Nothing left to do: a third sweep runs nothing and writes the same files.
     let s = run(&p, &opts(dir.path(), 2));
