@@ -17,6 +17,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::{Dims, Layer, LayerError, Mode, Pass, TensorSpec};
+use crate::cpu::on_path;
 
 /// PyTorch's default `eps`.
 pub const EPS: f64 = 1e-5;
@@ -64,21 +65,11 @@ impl BatchNorm2d {
         let c = self.dims.channels;
         let m = x.len() / c;
         self.acc.fill(0.0);
-        for row in x.chunks_exact(c) {
-            self.acc
-                .iter_mut()
-                .zip(row)
-                .for_each(|(s, &v)| *s += f64::from(v));
-        }
+        channel_sums(x, &mut self.acc);
         let inv_m = 1.0 / m as f64;
         self.acc.iter_mut().for_each(|s| *s *= inv_m);
         self.acc2.fill(0.0);
-        for row in x.chunks_exact(c) {
-            for ((s, &v), &mu) in self.acc2.iter_mut().zip(row).zip(&self.acc) {
-                let d = f64::from(v) - mu;
-                *s += d * d;
-            }
-        }
+        channel_squared_deviations(x, &self.acc, &mut self.acc2);
         let (running_mean, running_var) = buffers.split_at_mut(c);
         let unbias = if m > 1 {
             m as f64 / (m as f64 - 1.0)
@@ -160,12 +151,7 @@ impl Layer for BatchNorm2d {
             }
         }
         let (gamma, beta) = p.split_at(c);
-        for (out, row) in y[..n].chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-            for ch in 0..c {
-                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
-                out[ch] = gamma[ch] * xhat + beta[ch];
-            }
-        }
+        normalize(x, &self.mean, &self.inv_std, gamma, beta, &mut y[..n]);
     }
 
     fn backward(
@@ -184,13 +170,11 @@ impl Layer for BatchNorm2d {
         // acc = Σ∂y (∂β), acc2 = Σ∂y·x̂ (∂γ).
         self.acc.fill(0.0);
         self.acc2.fill(0.0);
-        for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
-            for ch in 0..c {
-                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
-                self.acc[ch] += f64::from(g[ch]);
-                self.acc2[ch] += f64::from(g[ch]) * f64::from(xhat);
-            }
-        }
+        let stats = Statistics {
+            mean: &self.mean,
+            inv_std: &self.inv_std,
+        };
+        gradient_sums(x, dy, stats, &mut self.acc, &mut self.acc2);
         let (g_gamma, g_beta) = grad.split_at_mut(c);
         for ch in 0..c {
             g_gamma[ch] = self.acc2[ch] as f32;
@@ -205,16 +189,172 @@ impl Layer for BatchNorm2d {
             self.acc[ch] = if train { self.acc[ch] / m } else { 0.0 };
             self.acc2[ch] = if train { self.acc2[ch] / m } else { 0.0 };
         }
-        for ((out, g), row) in dx[..n]
-            .chunks_exact_mut(c)
-            .zip(dy.chunks_exact(c))
-            .zip(x.chunks_exact(c))
+        let stats = Statistics {
+            mean: &self.mean,
+            inv_std: &self.inv_std,
+        };
+        let means = (&self.acc[..], &self.acc2[..]);
+        input_gradient(x, dy, stats, gamma, means, &mut dx[..n]);
+    }
+}
+
+// The per-element loops, compiled for the active CPU path (`crate::cpu::on_path`): each
+// channel's sums run over the rows in order and every element's formula is unchanged, so the
+// vector width changes no bit. Channels are the contiguous (vectorised) dimension.
+
+/// The batch's per-channel mean and 1/√(σ² + eps) used by the forward pass.
+#[derive(Clone, Copy)]
+struct Statistics<'a> {
+    mean: &'a [f32],
+    inv_std: &'a [f32],
+}
+
+impl Statistics<'_> {
+    /// `x̂ = (x − μ) / σ` of one row (all channels).
+    #[inline(always)]
+    fn normalized<'r>(&'r self, row: &'r [f32]) -> impl Iterator<Item = f32> + 'r {
+        row.iter()
+            .zip(self.mean)
+            .zip(self.inv_std)
+            .map(|((&v, &mu), &s)| (v - mu) * s)
+    }
+}
+
+on_path! {
+    /// `sums[ch] += x[r][ch]` over the rows, in f64.
+    fn channel_sums(x: &[f32], sums: &mut [f64]) => channel_sums_body
+}
+
+#[inline(always)]
+fn channel_sums_body(x: &[f32], sums: &mut [f64]) {
+    for row in x.chunks_exact(sums.len()) {
+        sums.iter_mut()
+            .zip(row)
+            .for_each(|(s, &v)| *s += f64::from(v));
+    }
+}
+
+on_path! {
+    /// `sums[ch] += (x[r][ch] − mean[ch])²` over the rows, in f64.
+    fn channel_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) => squared_body
+}
+
+#[inline(always)]
+fn squared_body(x: &[f32], mean: &[f64], sums: &mut [f64]) {
+    for row in x.chunks_exact(sums.len()) {
+        for ((s, &v), &mu) in sums.iter_mut().zip(row).zip(mean) {
+            let d = f64::from(v) - mu;
+            *s += d * d;
+        }
+    }
+}
+
+on_path! {
+    /// `y = γ x̂ + β`.
+    fn normalize(
+        x: &[f32],
+        mean: &[f32],
+        inv_std: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+        y: &mut [f32],
+    ) => normalize_body
+}
+
+#[inline(always)]
+fn normalize_body(
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    y: &mut [f32],
+) {
+    let stats = Statistics { mean, inv_std };
+    for (out, row) in y
+        .chunks_exact_mut(mean.len())
+        .zip(x.chunks_exact(mean.len()))
+    {
+        for ((o, xhat), (&g, &b)) in out
+            .iter_mut()
+            .zip(stats.normalized(row))
+            .zip(gamma.iter().zip(beta))
         {
-            for ch in 0..c {
-                let xhat = (row[ch] - self.mean[ch]) * self.inv_std[ch];
-                let centred = f64::from(g[ch]) - self.acc[ch] - f64::from(xhat) * self.acc2[ch];
-                out[ch] = (f64::from(gamma[ch] * self.inv_std[ch]) * centred) as f32;
-            }
+            *o = g * xhat + b;
+        }
+    }
+}
+
+on_path! {
+    /// `d_beta[ch] += ∂y`, `d_gamma[ch] += ∂y · x̂` over the rows, in f64.
+    fn gradient_sums(
+        x: &[f32],
+        dy: &[f32],
+        stats: Statistics,
+        d_beta: &mut [f64],
+        d_gamma: &mut [f64],
+    ) => gradient_sums_body
+}
+
+#[inline(always)]
+fn gradient_sums_body(
+    x: &[f32],
+    dy: &[f32],
+    stats: Statistics,
+    d_beta: &mut [f64],
+    d_gamma: &mut [f64],
+) {
+    let c = stats.mean.len();
+    for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
+        for (((sb, sg), &g), xhat) in d_beta
+            .iter_mut()
+            .zip(d_gamma.iter_mut())
+            .zip(g)
+            .zip(stats.normalized(row))
+        {
+            *sb += f64::from(g);
+            *sg += f64::from(g) * f64::from(xhat);
+        }
+    }
+}
+
+on_path! {
+    /// `∂x = γ/σ · (∂y − mean_b − x̂ · mean_g)` with `means = (mean_b, mean_g)` (∂β/M and ∂γ/M
+    /// in training, zeros in evaluation).
+    fn input_gradient(
+        x: &[f32],
+        dy: &[f32],
+        stats: Statistics,
+        gamma: &[f32],
+        means: (&[f64], &[f64]),
+        dx: &mut [f32],
+    ) => input_gradient_body
+}
+
+#[inline(always)]
+fn input_gradient_body(
+    x: &[f32],
+    dy: &[f32],
+    stats: Statistics,
+    gamma: &[f32],
+    means: (&[f64], &[f64]),
+    dx: &mut [f32],
+) {
+    let c = stats.mean.len();
+    let (mean_b, mean_g) = means;
+    for ((out, g), row) in dx
+        .chunks_exact_mut(c)
+        .zip(dy.chunks_exact(c))
+        .zip(x.chunks_exact(c))
+    {
+        for (((o, &g), xhat), (((&gm, &s), &mb), &mg)) in out
+            .iter_mut()
+            .zip(g)
+            .zip(stats.normalized(row))
+            .zip(gamma.iter().zip(stats.inv_std).zip(mean_b).zip(mean_g))
+        {
+            let centred = f64::from(g) - mb - f64::from(xhat) * mg;
+            *o = (f64::from(gm * s) * centred) as f32;
         }
     }
 }
