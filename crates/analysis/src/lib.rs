@@ -7,5 +7,7 @@ pub mod compare;
 pub mod history;
 pub mod html;
 pub mod plot;
+pub mod profile;
+pub mod profile_table;
 pub mod report;
 pub mod stats;

@@ -10,8 +10,13 @@
 //! configuration, and the rank (1 = best, same order as the selection). The
 //! best value of each numeric column is bold. Numbers have three significant digits.
 
-use crate::plot::data::{self, DataError, ProblemGroup, Run, SelectBy, Status, Summary};
+use crate::compare::Target;
+use crate::plot::data::{self, DataError, ProblemGroup, Run, SelectBy, Status, Summary, XAxis};
+use crate::plot::figure::Figure;
 use crate::plot::style::{Palette, short_number};
+use crate::plot::{self, FigureSize, Format, Formats, PlotError, PlotOptions};
+use crate::profile::{self, Costs};
+use crate::profile_table;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +25,8 @@ use std::path::{Path, PathBuf};
 pub enum ReportError {
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Plot(#[from] PlotError),
     #[error("{path} holds no runs to report")]
     NoRuns { path: PathBuf },
     #[error("cannot write {path}: {source}")]
@@ -93,7 +100,7 @@ fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
             let all: Vec<&Run> = g
                 .configs
                 .iter()
-                .filter(|d| data::family(&d.label) == data::family(&c.label))
+                .filter(|d| d.family == c.family)
                 .flat_map(|d| d.runs.iter().map(|&i| &runs[i]))
                 .collect();
             let mut config = c.label.clone();
@@ -102,7 +109,7 @@ fn table(g: &ProblemGroup, runs: &[Run], by: SelectBy) -> Table {
             }
             Row {
                 rank: k + 1,
-                optimizer: data::family(&c.label),
+                optimizer: g.families[c.family].clone(),
                 config,
                 ok_seeds: ok.len(),
                 seeds: c.runs.len(),
@@ -201,7 +208,8 @@ pub fn markdown(tables: &[Table], by: SelectBy) -> String {
     out
 }
 
-fn tex_escape(s: &str) -> String {
+/// `s` with LaTeX's special characters escaped (and `–` as `--`).
+pub fn tex_escape(s: &str) -> String {
     let mut o = String::new();
     for c in s.chars() {
         match c {
@@ -273,32 +281,90 @@ pub fn latex(tables: &[Table], by: SelectBy) -> String {
     out
 }
 
-/// Writes `report.md` and `report.tex` into `dir`, selecting by final train loss.
-pub fn write_report(dir: &Path) -> Result<ReportFiles, ReportError> {
-    write_report_with(dir, SelectBy::FinalTrainLoss)
+/// What a report holds besides the per-problem tables.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportOptions {
+    /// Final value that picks each optimizer setting's configuration.
+    pub select_by: SelectBy,
+    /// `--profile` targets: a speed-to-target table for each, and the profile figures.
+    pub profiles: Vec<Target>,
+    /// The cost of reaching a target: steps, examples, epochs or seconds (`--x`).
+    pub x: XAxis,
+    /// Formats of the profile figures (`plots/profile_<metric>.*`); report.md shows the PNG (or
+    /// SVG), report.tex includes the PDF.
+    pub formats: Formats,
+    /// Figure width.
+    pub size: FigureSize,
 }
 
-/// Writes `report.md` and `report.tex` into `dir`, selecting configurations by `select_by`.
-pub fn write_report_with(dir: &Path, select_by: SelectBy) -> Result<ReportFiles, ReportError> {
+/// Writes `report.md` and `report.tex` into `dir`, selecting by final train loss.
+pub fn write_report(dir: &Path) -> Result<ReportFiles, ReportError> {
+    write_report_with(dir, &ReportOptions::default())
+}
+
+/// Writes `report.md` and `report.tex` into `dir` (and the profile figures under `dir/plots/`).
+pub fn write_report_with(dir: &Path, opts: &ReportOptions) -> Result<ReportFiles, ReportError> {
     let runs = data::read_runs(dir)?;
     if runs.is_empty() {
         return Err(ReportError::NoRuns {
-            path: dir.join("runs.parquet"),
+            path: dir.join(optbench_results::OutputNames::new(None).runs),
         });
     }
-    let t = tables(&runs, select_by);
+    let t = tables(&runs, opts.select_by);
+    let mut md = markdown(&t, opts.select_by);
+    let mut tex = latex(&t, opts.select_by);
+    if !opts.profiles.is_empty() {
+        let (costs, figures) = profiles(dir, opts)?;
+        md.push_str(&profile_table::markdown(&costs));
+        tex.push_str(&profile_table::latex(&costs, tex_escape));
+        for f in &figures {
+            let stem = &f.stem;
+            if opts.formats.contains(Format::Png) {
+                let _ = writeln!(md, "![{}](plots/{stem}.png)\n", f.title);
+            } else if opts.formats.contains(Format::Svg) {
+                let _ = writeln!(md, "![{}](plots/{stem}.svg)\n", f.title);
+            }
+            if opts.formats.contains(Format::Pdf) {
+                let _ = writeln!(
+                    tex,
+                    "\\begin{{figure}}[t]\n\\centering\n\\includegraphics{{plots/{stem}.pdf}}\n\\caption{{{}}}\n\\end{{figure}}\n",
+                    tex_escape(&f.title)
+                );
+            }
+        }
+    }
     let files = ReportFiles {
         markdown: dir.join("report.md"),
         latex: dir.join("report.tex"),
     };
-    for (path, text) in [
-        (&files.markdown, markdown(&t, select_by)),
-        (&files.latex, latex(&t, select_by)),
-    ] {
+    for (path, text) in [(&files.markdown, md), (&files.latex, tex)] {
         std::fs::write(path, text).map_err(|source| ReportError::Io {
             path: path.clone(),
             source,
         })?;
     }
     Ok(files)
+}
+
+/// The costs of every profile target, and the profile figures, written under `dir/plots/`.
+fn profiles(dir: &Path, opts: &ReportOptions) -> Result<(Vec<Costs>, Vec<Figure>), ReportError> {
+    let popts = PlotOptions {
+        x: opts.x,
+        select_by: opts.select_by,
+        size: opts.size,
+        formats: opts.formats.clone(),
+        profiles: opts.profiles.clone(),
+        ..PlotOptions::default()
+    };
+    let loaded = plot::load(dir)?;
+    let costs = opts
+        .profiles
+        .iter()
+        .map(|t| profile::costs(&loaded.groups, &loaded.runs, &loaded.metrics, t, opts.x))
+        .collect();
+    let figures = plot::profile::figures(&loaded.context(&popts), &opts.profiles);
+    if !opts.formats.list().is_empty() {
+        plot::write_figures(&dir.join("plots"), &figures, &popts)?;
+    }
+    Ok((costs, figures))
 }

@@ -2,7 +2,7 @@
 //! width, and the SVG carries the legend labels.
 
 use optbench_analysis::plot::synthetic::{Synthetic, write_synthetic};
-use optbench_analysis::plot::{FigureSize, Format, PlotError, PlotOptions, XAxis, plot_results};
+use optbench_analysis::plot::{FigureSize, Formats, PlotError, PlotOptions, XAxis, plot_results};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -74,11 +74,12 @@ fn every_figure_kind_is_drawn_decodes_and_labels_its_lines() {
     .collect();
     assert_eq!(stems(&files, "png"), expected);
     assert_eq!(stems(&files, "svg"), expected);
+    assert_eq!(stems(&files, "pdf"), expected);
     for f in &files {
         assert!(f.starts_with(dir.path().join("plots")), "{}", f.display());
         if f.extension().is_some_and(|e| e == "png") {
             let (w, h) = png_size(f);
-            assert_eq!(w, 1050, "{}: 3.5 in at 300 dpi", f.display());
+            assert_eq!(w, 975, "{}: 3.25 in at 300 dpi", f.display());
             assert!((500..4000).contains(&h), "{}: height {h}", f.display());
             let svg = std::fs::read_to_string(f.with_extension("svg")).unwrap();
             assert_eq!(
@@ -109,7 +110,7 @@ fn every_figure_kind_is_drawn_decodes_and_labels_its_lines() {
     let best =
         std::fs::read_to_string(dir.path().join("plots/best_logistic_regression.svg")).unwrap();
     assert!(
-        best.contains("batch"),
+        best.contains("bs="),
         "best figure names batch sizes when the grid varies them"
     );
 }
@@ -129,7 +130,7 @@ fn page_size_and_single_format() {
     .unwrap();
     let opts = PlotOptions {
         size: FigureSize::Page,
-        format: Format::Png,
+        formats: "png".parse::<Formats>().unwrap(),
         x: XAxis::Time,
         ..PlotOptions::default()
     };
@@ -137,7 +138,7 @@ fn page_size_and_single_format() {
     assert!(!files.is_empty());
     for f in &files {
         assert_eq!(f.extension().unwrap(), "png");
-        assert_eq!(png_size(f).0, 2100, "{}: 7 in at 300 dpi", f.display());
+        assert_eq!(png_size(f).0, 2025, "{}: 6.75 in at 300 dpi", f.display());
     }
 }
 
@@ -201,7 +202,7 @@ fn preview() {
     plot_results(
         &dir,
         &PlotOptions {
-            format: Format::Png,
+            formats: "png".parse::<Formats>().unwrap(),
             ..PlotOptions::default()
         },
     )
@@ -220,7 +221,7 @@ fn preview() {
     plot_results(
         &page,
         &PlotOptions {
-            format: Format::Png,
+            formats: "png".parse::<Formats>().unwrap(),
             size: FigureSize::Page,
             ..PlotOptions::default()
         },

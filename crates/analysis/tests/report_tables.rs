@@ -151,3 +151,36 @@ fn report_matches_runs_parquet() {
         assert!(close(wm, mean_std(&w).0));
     }
 }
+
+/// Three seeds with the same final loss have a spread of exactly 0 in the report (the plain
+/// mean of three 0.0463s is off by an ulp, and the spread printed as `8.5e-18`).
+#[test]
+fn identical_seeds_print_a_spread_of_zero() {
+    use optbench_analysis::plot::data::summarize;
+    use optbench_analysis::report::{Row, Table, markdown};
+    for x in [0.0463, 0.1, 6.02e-9] {
+        let s = summarize([x, x, x]);
+        let table = Table {
+            problem: "p".into(),
+            rows: vec![Row {
+                rank: 1,
+                optimizer: "sgd".into(),
+                config: "sgd lr=0.1".into(),
+                ok_seeds: 3,
+                seeds: 3,
+                train_loss: s,
+                test_loss: s,
+                test_accuracy: None,
+                diverged: 0,
+                runs: 3,
+                wall_time_s: None,
+            }],
+        };
+        let md = markdown(&[table], Default::default());
+        let row = md.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+        let train = row.split('|').nth(5).unwrap().trim().trim_matches('*');
+        let (mean, spread) = train.split_once(" ± ").unwrap();
+        assert_eq!(spread, "0", "{row}");
+        assert_eq!(mean.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{row}");
+    }
+}

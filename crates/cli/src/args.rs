@@ -7,7 +7,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use optbench_analysis::compare::{Settings, Target};
 use optbench_analysis::history::{self, ChangeSettings, ShowOptions};
-use optbench_analysis::plot::{FigureSize, Format, Metric, PlotOptions, SelectBy, XAxis};
+use optbench_analysis::plot::{FigureSize, Formats, Metric, PlotOptions, SelectBy, XAxis};
+use optbench_analysis::report::ReportOptions;
 use strum::VariantNames;
 
 /// optbench: benchmark first-order optimizers on grids of problems, hyperparameters and seeds.
@@ -63,6 +64,8 @@ pub struct RunArgs {
     /// Do not draw figures and the report at the end.
     #[arg(long)]
     pub no_plots: bool,
+    #[command(flatten)]
+    pub figures: FigureArgs,
     /// Run only shard I of N (0-based); default from SLURM_ARRAY_TASK_ID/COUNT or
     /// JOB_COMPLETION_INDEX.
     #[arg(long, value_name = "I/N")]
@@ -110,20 +113,6 @@ pub struct DirArgs {
     /// The results folder.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-}
-
-/// `optbench report DIR`.
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// The results folder.
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Write only report.html (not report.md and report.tex).
-    #[arg(long, conflicts_with = "no_html")]
-    pub html: bool,
-    /// Do not write report.html.
-    #[arg(long)]
-    pub no_html: bool,
 }
 
 /// Command-line arguments of `optbench merge`.
@@ -223,13 +212,46 @@ impl CompareArgs {
     }
 }
 
+fn parse_formats(text: &str) -> Result<Formats, String> {
+    text.parse()
+}
+
+/// Figure files and across-problem summaries, shared by `run`, `plot` and `report`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct FigureArgs {
+    /// Figure files to write, a comma list of png (300 dpi), svg and pdf (vector, fonts
+    /// embedded, for LaTeX's \includegraphics).
+    #[arg(long, value_name = "FORMATS", default_value = "png,svg,pdf", value_parser = parse_formats)]
+    pub format: Formats,
+    /// Performance profile and runtime ECDF over every problem of the steps (or --x) to reach
+    /// a target (repeatable; several targets of one metric share an ECDF), and their tables in
+    /// the report: the first recorded step where METRIC <= VALUE (train_loss, test_loss,
+    /// batch_loss, grad_norm) or METRIC >= VALUE (test_accuracy). Example: --profile
+    /// train_loss=0.05.
+    #[arg(long = "profile", value_name = "METRIC=VALUE", value_parser = parse_target_arg)]
+    pub profiles: Vec<Target>,
+}
+
+impl FigureArgs {
+    /// The targets, without repeats, in the order given.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut out: Vec<Target> = Vec::new();
+        for t in &self.profiles {
+            if !out.iter().any(|u| u.name() == t.name()) {
+                out.push(t.clone());
+            }
+        }
+        out
+    }
+}
+
 /// `optbench plot DIR`: redraw the figures of a results folder.
 #[derive(Clone, Debug, clap::Args)]
 pub struct PlotArgs {
     /// Results folder (holding runs.parquet and metrics.parquet).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Quantity on the x axis of per-step figures.
+    /// Quantity on the x axis of per-step figures, and the cost of --profile.
     #[arg(long, default_value = "step", value_parser = x_axis())]
     pub x: XAxis,
     /// Draw only this metric in the convergence figures (default: train loss, test loss and
@@ -239,12 +261,11 @@ pub struct PlotArgs {
     /// Final value that picks each optimizer's best configuration.
     #[arg(long, default_value = "final_train_loss", value_parser = choice::<SelectBy>())]
     pub select_by: SelectBy,
-    /// Figure width: a paper column (3.5 in) or a full page (7 in).
+    /// Figure width: a paper column (3.25 in) or the full text width (6.75 in).
     #[arg(long, default_value = "column", value_parser = choice::<FigureSize>())]
     pub size: FigureSize,
-    /// Files to write.
-    #[arg(long, default_value = "both", value_parser = choice::<Format>())]
-    pub format: Format,
+    #[command(flatten)]
+    pub figures: FigureArgs,
 }
 
 impl PlotArgs {
@@ -255,7 +276,46 @@ impl PlotArgs {
             metric: self.metric,
             select_by: self.select_by,
             size: self.size,
-            format: self.format,
+            formats: self.figures.format.clone(),
+            profiles: self.figures.targets(),
+        }
+    }
+}
+
+/// `optbench report DIR`: tables (and the profile figures) of a results folder.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Results folder (holding runs.parquet, and metrics.parquet for --profile).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write only report.html (not report.md and report.tex).
+    #[arg(long, conflicts_with = "no_html")]
+    pub html: bool,
+    /// Do not write report.html.
+    #[arg(long)]
+    pub no_html: bool,
+    /// Final value that picks each optimizer's best configuration.
+    #[arg(long, default_value = "final_train_loss", value_parser = choice::<SelectBy>())]
+    pub select_by: SelectBy,
+    /// The cost of reaching a --profile target: steps, epochs, examples or wall time.
+    #[arg(long, default_value = "step", value_parser = x_axis())]
+    pub x: XAxis,
+    /// Width of the profile figures: a paper column (3.25 in) or the text width (6.75 in).
+    #[arg(long, default_value = "column", value_parser = choice::<FigureSize>())]
+    pub size: FigureSize,
+    #[command(flatten)]
+    pub figures: FigureArgs,
+}
+
+impl ReportArgs {
+    /// The options these arguments ask for.
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            select_by: self.select_by,
+            profiles: self.figures.targets(),
+            x: self.x,
+            formats: self.figures.format.clone(),
+            size: self.size,
         }
     }
 }
@@ -351,13 +411,13 @@ pub struct HistoryShowArgs {
     /// Absolute floor of relative changes: they divide by max(|level|, atol).
     #[arg(long, value_name = "ABS", default_value_t = 1e-8)]
     pub atol: f64,
-    /// Figure width: a paper column (3.5 in) or a full page (7 in).
+    /// Figure width: a paper column (3.25 in) or the full text width (6.75 in).
     #[arg(long, default_value = "page", value_parser = choice::<FigureSize>())]
     pub size: FigureSize,
-    /// Files to write (SVG by default: a history has many figures, and CI artifacts stay small
-    /// and quick to write; `both` adds the 300-dpi PNGs).
-    #[arg(long, default_value = "svg", value_parser = choice::<Format>())]
-    pub format: Format,
+    /// Figure files to write, a comma list of png, svg and pdf (SVG by default: a history has many
+    /// figures, and CI artifacts stay small and quick to write).
+    #[arg(long, value_name = "FORMATS", default_value = "svg", value_parser = parse_formats)]
+    pub format: Formats,
 }
 
 impl HistoryShowArgs {

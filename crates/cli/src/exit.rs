@@ -116,6 +116,7 @@ impl CliError {
             CliError::Plot(e) => plot_code(e),
             CliError::Report(e) => match e {
                 ReportError::Data(d) => data_code(d),
+                ReportError::Plot(p) => plot_code(p),
                 ReportError::NoRuns { .. } => BadInput,
                 ReportError::Io { .. } => Internal,
             },
@@ -156,9 +157,7 @@ fn plot_code(e: &PlotError) -> ExitCode {
 /// Results that cannot be read are bad input to the command that reads them.
 fn data_code(e: &DataError) -> ExitCode {
     match e {
-        DataError::Open { .. } | DataError::Parquet { .. } | DataError::Column { .. } => {
-            ExitCode::BadInput
-        }
+        DataError::Read { .. } | DataError::Column { .. } => ExitCode::BadInput,
     }
 }
 

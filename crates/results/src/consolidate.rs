@@ -85,7 +85,7 @@ pub struct Consolidated {
 
 /// A Parquet writer into `out`. Polars issues one `write` per page header and page, thousands for
 /// a sweep's metrics, so `out` is a [`BufWriter`] (flushed by the caller, which sees its errors).
-fn parquet_writer<W: Write>(out: W) -> ParquetWriter<W> {
+pub(crate) fn parquet_writer<W: Write>(out: W) -> ParquetWriter<W> {
     ParquetWriter::new(out)
         .with_compression(ParquetCompression::Zstd(None))
         .set_parallel(false)

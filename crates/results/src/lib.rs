@@ -67,6 +67,6 @@ pub use consolidate::{Consolidated, METRICS_ROW_GROUP, consolidate};
 pub use dataset::ParquetTables;
 pub use error::ResultsError;
 pub use part::{decode_part, encode_part, read_part, write_atomic, write_part};
-pub use read::{read_metrics, read_parquet, read_runs};
+pub use read::{read_metrics, read_parquet, read_runs, write_parquet};
 pub use record::{MetricRow, RunOutcome, RunStatus};
 pub use schema::*;

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::compare::KNOWN_METRICS;
-use crate::plot::{FigureSize, Format, PlotError};
+use crate::plot::{FigureSize, Formats, PlotError};
 use optbench_results::history::HistoryStoreError;
 
 pub use add::{AddOptions, Added, add};
@@ -105,7 +105,7 @@ pub struct ShowOptions {
     /// Figure width.
     pub size: FigureSize,
     /// Figure files.
-    pub format: Format,
+    pub format: Formats,
 }
 
 /// What `history show` wrote.
@@ -165,7 +165,7 @@ pub fn show(store: &Path, opts: &ShowOptions) -> Result<Shown, HistoryError> {
     };
     std::fs::create_dir_all(&opts.out).map_err(write_err(&opts.out))?;
     let figures = trend::figures(&history, &changes);
-    let mut files = trend::write_figures(&opts.out, &figures, opts.size, opts.format)?;
+    let mut files = trend::write_figures(&opts.out, &figures, opts.size, &opts.format)?;
     for (name, text) in [(CHANGES_MD, &markdown), (CHANGES_JSON, &json)] {
         let path = opts.out.join(name);
         std::fs::write(&path, text).map_err(write_err(&path))?;

@@ -17,9 +17,10 @@ use super::HistoryError;
 use super::changes::ChangePoint;
 use super::series::{History, Series};
 use crate::compare::EXAMPLES_PER_S;
-use crate::plot::render::{Figure, Line, Panel};
+use crate::plot::figure::{Figure, Line, Panel};
 use crate::plot::style::{self, Palette};
-use crate::plot::{FigureSize, Format, PlotError, write_figure};
+use crate::plot::output::write_figure;
+use crate::plot::{FigureSize, Formats, PlotError};
 use optbench_results::{
     BEST_TRAIN_LOSS, FINAL_TEST_ACCURACY, FINAL_TEST_LOSS, FINAL_TRAIN_LOSS, WALL_TIME_S,
 };
@@ -212,26 +213,18 @@ pub fn write_figures(
     out: &Path,
     figures: &[Figure],
     size: FigureSize,
-    format: Format,
+    formats: &Formats,
 ) -> Result<Vec<PathBuf>, HistoryError> {
     if !style::register_font() {
         return Err(HistoryError::Plot(PlotError::Font));
     }
     let page = size == FigureSize::Page;
-    let mut jobs: Vec<(&Figure, bool)> = Vec::new();
-    for f in figures {
-        if format != Format::Svg {
-            jobs.push((f, true));
-        }
-        if format != Format::Png {
-            jobs.push((f, false));
-        }
-    }
-    let mut files = jobs
+    let written = figures
         .par_iter()
-        .map(|&(fig, png)| write_figure(out, fig, page, png))
+        .map(|fig| write_figure(out, fig, page, formats))
         .collect::<Result<Vec<_>, _>>()
         .map_err(HistoryError::Plot)?;
+    let mut files: Vec<PathBuf> = written.into_iter().flatten().collect();
     files.sort();
     Ok(files)
 }

@@ -4,7 +4,7 @@
 use super::Context;
 use super::convergence::{metrics_figure, train_size};
 use super::data::{self, Config};
-use super::render::Figure;
+use super::figure::Figure;
 
 /// One figure per problem variant.
 pub fn figures(ctx: &Context) -> Vec<Figure> {

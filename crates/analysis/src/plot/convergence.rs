@@ -2,9 +2,9 @@
 //! configuration with the mean over seeds and a min–max band.
 
 use super::data::{self, Config, Metric, ProblemGroup, Status, XAxis};
-use super::render::{Figure, LegendEntry, Line, Panel};
+use super::figure::{Figure, LegendEntry, Line, Panel};
 use super::style::LineStyle;
-use super::{Context, batch_label};
+use super::{Context, batch_label, group, smooth};
 
 /// The panels of a convergence-like figure: `--metric`, or train loss, test loss and test
 /// accuracy where any run recorded them.
@@ -62,8 +62,8 @@ pub fn styles(ctx: &Context, configs: &[&Config]) -> Vec<LineStyle> {
 /// diverged or failed.
 pub fn legend_label(ctx: &Context, c: &Config, batch: Option<String>) -> String {
     let mut s = c.label.clone();
-    if let Some(b) = batch.filter(|_| !c.label.contains("bs=")) {
-        s.push_str(&format!(", batch {b}"));
+    if let Some(b) = batch.filter(|_| !names_batch(&c.label)) {
+        s.push_str(&format!(" bs={b}"));
     }
     let n = c.runs.len();
     let div = c.count(ctx.runs, Status::Diverged);
@@ -74,6 +74,62 @@ pub fn legend_label(ctx: &Context, c: &Config, batch: Option<String>) -> String 
     if fail > 0 {
         s.push_str(&format!(" ({fail}/{n} failed)"));
     }
+    s
+}
+
+/// Whether a label already names the batch size (a `bs=` token, as the spec writes it when the
+/// grid varies the batch size).
+pub fn names_batch(label: &str) -> bool {
+    label.split_whitespace().any(|t| t.starts_with("bs="))
+}
+
+/// The x axis of a panel of `configs`: `requested`, except that step counts are replaced by
+/// examples seen when the configurations differ in batch size (a step of batch 1 and one of
+/// the full batch are not the same amount of work; an example is). The axis is logarithmic when
+/// the runs' x extents differ by more than 10×, so that each run spans a visible part of it.
+pub fn common_x(ctx: &Context, configs: &[&Config], requested: XAxis) -> (XAxis, bool) {
+    let mut sizes: Vec<u64> = configs.iter().map(|c| c.batch_size.to_bits()).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let x = if sizes.len() > 1 && requested == XAxis::Step {
+        XAxis::Examples
+    } else {
+        requested
+    };
+    let ends: Vec<f64> = configs
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .filter_map(|&i| ctx.metrics.get(&ctx.runs[i].run_id))
+        .filter_map(|s| {
+            x.values(s)
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .reduce(f64::max)
+        })
+        .filter(|v| *v > 0.0)
+        .collect();
+    let lo = ends.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ends.iter().copied().fold(0.0, f64::max);
+    (x, sizes.len() > 1 && lo.is_finite() && hi > 10.0 * lo)
+}
+
+/// The caption of a figure of these panels: what lines and bands are, and how noisy metrics
+/// are smoothed.
+pub fn caption(configs: &[&Config], panels: &[Panel], noisy: bool) -> String {
+    let bands = panels
+        .iter()
+        .any(|p| p.lines.iter().any(|l| !l.band.is_empty()));
+    let mut s = format!("Lines: mean over seeds (n = {})", seeds_text(configs));
+    if bands {
+        s.push_str("; bands: min–max over seeds");
+    }
+    if noisy {
+        s.push_str(
+            "; per-step metrics: faint raw mean under its moving average (EMA, span 10 % of the points)",
+        );
+    }
+    s.push('.');
     s
 }
 
@@ -93,14 +149,25 @@ pub fn metric_panel(
     };
     for (c, st) in configs.iter().zip(styles) {
         let agg = data::aggregate(c, ctx.runs, ctx.metrics, metric, x);
-        let mut line = Line::new(*st);
-        line.in_range = c.count(ctx.runs, Status::Ok) == c.runs.len();
-        for (x, s) in agg {
-            line.points.push((x, s.mean));
-            line.band.push((x, s.min, s.max));
-        }
-        if line.points.is_empty() {
+        let in_range = c.count(ctx.runs, Status::Ok) == c.runs.len();
+        let mean: Vec<(f64, f64)> = agg.iter().map(|(x, s)| (*x, s.mean)).collect();
+        if mean.is_empty() {
             continue;
+        }
+        let mut line = Line::new(*st);
+        line.in_range = in_range;
+        if metric.is_noisy() {
+            // The raw mean, faint, under its moving average (no band: the raw line shows the
+            // spread).
+            let mut raw = Line::new(*st);
+            raw.in_range = in_range;
+            raw.faint = true;
+            line.points = smooth::smooth_points(&mean, panel.y_log);
+            raw.points = mean;
+            panel.lines.push(raw);
+        } else {
+            line.points = mean;
+            line.band = agg.iter().map(|(x, s)| (*x, s.min, s.max)).collect();
         }
         panel.lines.push(line);
     }
@@ -128,9 +195,13 @@ pub fn metrics_figure(
 ) -> Option<Figure> {
     let metrics = panel_metrics(ctx, configs);
     let styles = styles(ctx, configs);
+    let (x, x_log) = common_x(ctx, configs, ctx.opts.x);
     let panels: Vec<Panel> = metrics
         .iter()
-        .map(|&m| metric_panel(ctx, configs, &styles, m, ctx.opts.x))
+        .map(|&m| Panel {
+            x_log,
+            ..metric_panel(ctx, configs, &styles, m, x)
+        })
         .filter(|p| !p.lines.is_empty())
         .collect();
     if panels.is_empty() {
@@ -141,22 +212,16 @@ pub fn metrics_figure(
         .zip(&styles)
         .map(|(c, st)| LegendEntry {
             style: *st,
-            label: legend_label(
-                ctx,
-                c,
-                batch_in_legend.map(|full| batch_label(c.batch_size, full)),
-            ),
+            label: legend_label(ctx, c, batch_in_legend.map(|_| group::batch_text(c))),
         })
         .collect();
+    let caption = caption(configs, &panels, metrics.iter().any(|m| m.is_noisy()));
     Some(Figure {
         stem,
         title,
         panels,
         legend,
-        caption: format!(
-            "Lines: mean over seeds (n = {}); bands: min–max over seeds.",
-            seeds_text(configs)
-        ),
+        caption,
     })
 }
 

@@ -1,25 +1,31 @@
-//! Reading `runs.parquet` and `metrics.parquet` into plain vectors, grouping runs into problem
-//! variants and configurations, averaging over seeds and selecting the best configuration.
+//! Reading `runs.parquet` and `metrics.parquet` into plain vectors.
 //!
-//! Everything here works from the Parquet files alone (docs/format.md). Integer columns may be
-//! UInt64 or Int64; every numeric column is read as `f64`, nulls become `NaN`.
+//! The files are read by `optbench-results` (the only crate that reads or writes Parquet), and
+//! the columns are named by its constants (the schema is documented there and in
+//! `docs/format.md`). Integer columns may be UInt64 or Int64; every numeric column is read as
+//! `f64`, nulls become `NaN`. Grouping into problem variants and configurations is in
+//! [`super::group`], the per-step quantities in [`super::quantity`].
 
+pub use super::group::{
+    Config, ProblemGroup, Summary, aggregate, best_per_optimizer, compare_scores, config_score,
+    group_runs, summarize,
+};
+pub use super::quantity::{Metric, SelectBy, XAxis};
+
+use optbench_results::{self as col, ResultsError};
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A failure to read a results file; names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot open {path}: {source}")]
-    Open {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
         path: PathBuf,
-        source: std::io::Error,
+        source: Box<ResultsError>,
     },
-    #[error("cannot read {path} as Parquet: {source}")]
-    Parquet { path: PathBuf, source: PolarsError },
-    #[error("{path} lacks the column `{column}` (or it has the wrong type): {source}")]
+    #[error("{} lacks the column `{column}` (or it has the wrong type): {source}", path.display())]
     Column {
         path: PathBuf,
         column: String,
@@ -49,6 +55,10 @@ pub struct Run {
     pub data_seed: Option<u64>,
     /// `batch_size` (full batch is the training-set size); NaN when null.
     pub batch_size: f64,
+    /// Whether the batch was the whole training set: every step was one epoch (`epochs ==
+    /// steps`, and at least one step).
+    pub full_batch: bool,
+    /// The base learning rate (`lr` column); NaN when null.
     pub lr: f64,
     pub status: Status,
     pub final_train_loss: f64,
@@ -58,6 +68,11 @@ pub struct Run {
     pub wall_time_s: f64,
     /// The `p_*` columns, `name=value`, in column order (problem variant key).
     pub problem_params: Vec<(String, String)>,
+    /// The `hp_*` columns but `hp_lr`, `name=value`, in column order: with the optimizer and
+    /// the schedule, what makes an optimizer setting ([`Config::family`]).
+    pub hparams: Vec<(String, String)>,
+    /// The `schedule` column (canonical JSON), if any.
+    pub schedule: Option<String>,
 }
 
 /// Recorded metrics of one run, sorted by step; NaN where null.
@@ -78,281 +93,124 @@ pub struct Series {
     pub x1: Vec<f64>,
 }
 
-/// A metric recorded per step in `metrics.parquet`.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Metric {
-    TrainLoss,
-    TestLoss,
-    TestAccuracy,
-    BatchLoss,
-    GradNorm,
-    UpdateNorm,
-    Lr,
+/// Where the frames of a results folder come from and how their columns are read.
+struct Frame {
+    df: DataFrame,
+    path: PathBuf,
 }
 
-impl Metric {
-    /// Column name in `metrics.parquet`.
-    pub fn column(self) -> &'static str {
-        match self {
-            Metric::TrainLoss => "train_loss",
-            Metric::TestLoss => "test_loss",
-            Metric::TestAccuracy => "test_accuracy",
-            Metric::BatchLoss => "batch_loss",
-            Metric::GradNorm => "grad_norm",
-            Metric::UpdateNorm => "update_norm",
-            Metric::Lr => "lr",
-        }
+impl Frame {
+    fn read(
+        path: PathBuf,
+        read: impl FnOnce() -> Result<DataFrame, ResultsError>,
+    ) -> Result<Self, DataError> {
+        let df = read().map_err(|source| DataError::Read {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
+        Ok(Frame { df, path })
     }
 
-    /// Axis label with units.
-    pub fn axis_label(self) -> &'static str {
-        match self {
-            Metric::TrainLoss => "Train loss (objective)",
-            Metric::TestLoss => "Test loss (objective)",
-            Metric::TestAccuracy => "Test accuracy (fraction)",
-            Metric::BatchLoss => "Mini-batch loss (mean since last record)",
-            Metric::GradNorm => "Gradient norm ‖g‖₂",
-            Metric::UpdateNorm => "Update norm ‖θₜ − θₜ₋₁‖₂",
-            Metric::Lr => "Learning rate",
-        }
-    }
-
-    /// Whether the y axis is logarithmic (all but accuracy).
-    pub fn log_scale(self) -> bool {
-        !matches!(self, Metric::TestAccuracy)
-    }
-
-    /// The values of this metric in a run's series.
-    pub fn values(self, s: &Series) -> &[f64] {
-        match self {
-            Metric::TrainLoss => &s.train_loss,
-            Metric::TestLoss => &s.test_loss,
-            Metric::TestAccuracy => &s.test_accuracy,
-            Metric::BatchLoss => &s.batch_loss,
-            Metric::GradNorm => &s.grad_norm,
-            Metric::UpdateNorm => &s.update_norm,
-            Metric::Lr => &s.lr,
-        }
-    }
-}
-
-/// A final value in `runs.parquet` that configurations are ranked by (`--select-by`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum SelectBy {
-    #[default]
-    FinalTrainLoss,
-    FinalTestLoss,
-    FinalTestAccuracy,
-    BestTrainLoss,
-}
-
-impl SelectBy {
-    /// The value of a run.
-    pub fn value(self, r: &Run) -> f64 {
-        match self {
-            SelectBy::FinalTrainLoss => r.final_train_loss,
-            SelectBy::FinalTestLoss => r.final_test_loss,
-            SelectBy::FinalTestAccuracy => r.final_test_accuracy,
-            SelectBy::BestTrainLoss => r.best_train_loss,
-        }
-    }
-
-    /// Whether larger is better (accuracy).
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, SelectBy::FinalTestAccuracy)
-    }
-
-    /// Readable name.
-    pub fn describe(self) -> &'static str {
-        match self {
-            SelectBy::FinalTrainLoss => "final train loss",
-            SelectBy::FinalTestLoss => "final test loss",
-            SelectBy::FinalTestAccuracy => "final test accuracy",
-            SelectBy::BestTrainLoss => "best train loss",
-        }
-    }
-}
-
-/// Quantity on the x axis of per-step figures (`--x`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum XAxis {
-    #[default]
-    Step,
-    Epoch,
-    #[strum(serialize = "examples", serialize = "examples_seen")]
-    Examples,
-    #[strum(serialize = "time", serialize = "wall_time", serialize = "wall_time_s")]
-    Time,
-}
-
-impl XAxis {
-    /// Axis label with units.
-    pub fn axis_label(self) -> &'static str {
-        match self {
-            XAxis::Step => "Step (parameter updates)",
-            XAxis::Epoch => "Epoch (passes over the training set)",
-            XAxis::Examples => "Examples seen",
-            XAxis::Time => "Wall time (s)",
-        }
-    }
-
-    /// The x values of a run's series.
-    pub fn values(self, s: &Series) -> &[f64] {
-        match self {
-            XAxis::Step => &s.step,
-            XAxis::Epoch => &s.epoch,
-            XAxis::Examples => &s.examples_seen,
-            XAxis::Time => &s.wall_time_s,
-        }
-    }
-}
-
-fn read_parquet(path: &Path) -> Result<DataFrame, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|source| DataError::Parquet {
-            path: path.to_owned(),
+    fn err(&self, column: &str) -> impl FnOnce(PolarsError) -> DataError + '_ {
+        let column = column.to_owned();
+        move |source| DataError::Column {
+            path: self.path.clone(),
+            column,
             source,
-        })
+        }
+    }
+
+    /// A numeric column as f64 (NaN for nulls; all NaN when absent and not `required`).
+    fn f64s(&self, name: &str, required: bool) -> Result<Vec<f64>, DataError> {
+        let col = match self.df.column(name) {
+            Ok(c) => c,
+            Err(e) if required => return Err(self.err(name)(e)),
+            Err(_) => return Ok(vec![f64::NAN; self.df.height()]),
+        };
+        let col = col.cast(&DataType::Float64).map_err(self.err(name))?;
+        let ca = col.f64().map_err(self.err(name))?;
+        Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// A text column (all `None` when absent and not `required`).
+    fn strs(&self, name: &str, required: bool) -> Result<Vec<Option<String>>, DataError> {
+        let col = match self.df.column(name) {
+            Ok(c) => c,
+            Err(e) if required => return Err(self.err(name)(e)),
+            Err(_) => return Ok(vec![None; self.df.height()]),
+        };
+        let ca = col.str().map_err(self.err(name))?;
+        Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+    }
+
+    /// The columns whose name starts with `prefix` (but `skip`), as `name=value` text per row
+    /// (the prefix removed, nulls left out).
+    fn prefixed(&self, prefix: &str, skip: &[&str]) -> Vec<Vec<(String, String)>> {
+        let cols: Vec<&Column> = self
+            .df
+            .get_column_names()
+            .into_iter()
+            .filter(|n| n.starts_with(prefix) && !skip.contains(&n.as_str()))
+            .filter_map(|n| self.df.column(n).ok())
+            .collect();
+        (0..self.df.height())
+            .map(|i| {
+                cols.iter()
+                    .filter_map(|c| {
+                        let text = match c.get(i).ok()? {
+                            AnyValue::Null => return None,
+                            AnyValue::String(s) => s.to_owned(),
+                            AnyValue::StringOwned(s) => s.to_string(),
+                            AnyValue::Float64(x) => number_text(x),
+                            AnyValue::Float32(x) => number_text(f64::from(x)),
+                            other => other.to_string(),
+                        };
+                        Some((c.name().trim_start_matches(prefix).to_owned(), text))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
-fn f64_column(
-    df: &DataFrame,
-    path: &Path,
-    name: &str,
-    required: bool,
-) -> Result<Vec<f64>, DataError> {
-    let err = |source| DataError::Column {
-        path: path.to_owned(),
-        column: name.to_owned(),
-        source,
-    };
-    let col = match df.column(name) {
-        Ok(c) => c,
-        Err(e) if required => return Err(err(e)),
-        Err(_) => return Ok(vec![f64::NAN; df.height()]),
-    };
-    let col = col.cast(&DataType::Float64).map_err(err)?;
-    let ca = col.f64().map_err(err)?;
-    Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-}
-
-fn str_column(
-    df: &DataFrame,
-    path: &Path,
-    name: &str,
-    required: bool,
-) -> Result<Vec<Option<String>>, DataError> {
-    let err = |source| DataError::Column {
-        path: path.to_owned(),
-        column: name.to_owned(),
-        source,
-    };
-    let col = match df.column(name) {
-        Ok(c) => c,
-        Err(e) if required => return Err(err(e)),
-        Err(_) => return Ok(vec![None; df.height()]),
-    };
-    let col = col.cast(&DataType::String).map_err(err)?;
-    let ca = col.str().map_err(err)?;
-    Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+/// A number as the experiment file would spell it: `0`, `0.9`, `1e-5`.
+pub fn number_text(x: f64) -> String {
+    if x.is_finite() && x.fract().abs() < f64::MIN_POSITIVE && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Reads `runs.parquet` of a results folder.
 pub fn read_runs(dir: &Path) -> Result<Vec<Run>, DataError> {
-    let path = dir.join("runs.parquet");
-    let df = read_parquet(&path)?;
-    let s = |n, req| str_column(&df, &path, n, req);
-    let f = |n, req| f64_column(&df, &path, n, req);
-    let run_id = s("run_id", true)?;
-    let cell_id = s("cell_id", false)?;
-    let problem = s("problem", true)?;
-    let dataset = s("dataset", false)?;
-    let optimizer = s("optimizer", true)?;
-    let label = s("label", false)?;
-    let status = s("status", true)?;
-    let seed = f("seed", false)?;
-    let data_seed = f("data_seed", false)?;
-    let batch_size = f("batch_size", false)?;
-    let lr = f("lr", false)?;
-    let ftl = f("final_train_loss", false)?;
-    let fvl = f("final_test_loss", false)?;
-    let fta = f("final_test_accuracy", false)?;
-    let btl = f("best_train_loss", false)?;
-    let wall = f("wall_time_s", false)?;
-    let p_names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .filter(|n| n.starts_with("p_"))
-        .collect();
-    let mut p_cols = Vec::new();
-    for n in &p_names {
-        let col = df.column(n).map_err(|source| DataError::Column {
-            path: path.clone(),
-            column: n.clone(),
-            source,
-        })?;
-        p_cols.push(col.clone());
-    }
-    let mut runs = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
+    let names = col::OutputNames::new(None);
+    let f = Frame::read(dir.join(&names.runs), || col::read_runs(dir))?;
+    let run_id = f.strs(col::RUN_ID, true)?;
+    let cell_id = f.strs(col::CELL_ID, false)?;
+    let problem = f.strs(col::PROBLEM, true)?;
+    let dataset = f.strs(col::DATASET, false)?;
+    let optimizer = f.strs(col::OPTIMIZER, true)?;
+    let label = f.strs(col::LABEL, false)?;
+    let status = f.strs(col::STATUS, true)?;
+    let schedule = f.strs(col::SCHEDULE, false)?;
+    let seed = f.f64s(col::SEED, false)?;
+    let data_seed = f.f64s(col::DATA_SEED, false)?;
+    let batch_size = f.f64s(col::BATCH_SIZE, false)?;
+    let lr = f.f64s(col::LR, false)?;
+    let ftl = f.f64s(col::FINAL_TRAIN_LOSS, false)?;
+    let fvl = f.f64s(col::FINAL_TEST_LOSS, false)?;
+    let fta = f.f64s(col::FINAL_TEST_ACCURACY, false)?;
+    let btl = f.f64s(col::BEST_TRAIN_LOSS, false)?;
+    let wall = f.f64s(col::WALL_TIME_S, false)?;
+    let steps = f.f64s(col::STEPS, false)?;
+    let epochs = f.f64s(col::EPOCHS, false)?;
+    let params = f.prefixed(col::P_PREFIX, &[]);
+    let lr_column = format!("{}{}", col::HP_PREFIX, col::LR);
+    let hparams = f.prefixed(col::HP_PREFIX, &[lr_column.as_str()]);
+    let mut runs = Vec::with_capacity(f.df.height());
+    for (i, (problem_params, hparams)) in params.into_iter().zip(hparams).enumerate() {
         let optimizer = optimizer[i].clone().unwrap_or_default();
-        let problem_params = p_names
-            .iter()
-            .zip(&p_cols)
-            .filter_map(|(n, c)| {
-                let v = c.get(i).ok()?;
-                if v.is_null() {
-                    return None;
-                }
-                let text = match v {
-                    AnyValue::String(s) => s.to_owned(),
-                    AnyValue::StringOwned(s) => s.to_string(),
-                    other => other.to_string(),
-                };
-                Some((n.trim_start_matches("p_").to_owned(), text))
-            })
-            .collect();
         runs.push(Run {
             run_id: run_id[i].clone().unwrap_or_default(),
             cell_id: cell_id[i]
@@ -370,10 +228,11 @@ pub fn read_runs(dir: &Path) -> Result<Vec<Run>, DataError> {
             },
             data_seed: data_seed[i].is_finite().then_some(data_seed[i] as u64),
             batch_size: batch_size[i],
+            full_batch: steps[i] >= 1.0 && (epochs[i] - steps[i]).abs() <= 1e-9 * steps[i],
             lr: lr[i],
             status: match status[i].as_deref() {
-                Some("ok") => Status::Ok,
-                Some("diverged") => Status::Diverged,
+                Some(col::STATUS_OK) => Status::Ok,
+                Some(col::STATUS_DIVERGED) => Status::Diverged,
                 _ => Status::Failed,
             },
             final_train_loss: ftl[i],
@@ -382,6 +241,8 @@ pub fn read_runs(dir: &Path) -> Result<Vec<Run>, DataError> {
             best_train_loss: btl[i],
             wall_time_s: wall[i],
             problem_params,
+            hparams,
+            schedule: schedule[i].clone(),
         });
     }
     Ok(runs)
@@ -389,27 +250,29 @@ pub fn read_runs(dir: &Path) -> Result<Vec<Run>, DataError> {
 
 /// Reads `metrics.parquet` of a results folder: one [`Series`] per run id, sorted by step.
 pub fn read_metrics(dir: &Path) -> Result<HashMap<String, Series>, DataError> {
-    let path = dir.join("metrics.parquet");
-    let df = read_parquet(&path)?;
-    let ids = str_column(&df, &path, "run_id", true)?;
-    let step = f64_column(&df, &path, "step", true)?;
-    let cols: Vec<Vec<f64>> = [
-        "epoch",
-        "examples_seen",
-        "wall_time_s",
-        "lr",
-        "train_loss",
-        "batch_loss",
-        "test_loss",
-        "test_accuracy",
-        "grad_norm",
-        "update_norm",
-        "x0",
-        "x1",
-    ]
-    .iter()
-    .map(|n| f64_column(&df, &path, n, false))
-    .collect::<Result<_, _>>()?;
+    let names = col::OutputNames::new(None);
+    let f = Frame::read(dir.join(&names.metrics), || col::read_metrics(dir))?;
+    let ids = f.strs(col::RUN_ID, true)?;
+    let step = f.f64s(col::STEP, true)?;
+    let c = |name: &str| f.f64s(name, false);
+    let (epoch, examples, wall, lr) = (
+        c(col::EPOCH)?,
+        c(col::EXAMPLES_SEEN)?,
+        c(col::WALL_TIME_S)?,
+        c(col::LR)?,
+    );
+    let (train, batch, test, acc) = (
+        c(col::TRAIN_LOSS)?,
+        c(col::BATCH_LOSS)?,
+        c(col::TEST_LOSS)?,
+        c(col::TEST_ACCURACY)?,
+    );
+    let (grad, update, x0, x1) = (
+        c(col::GRAD_NORM)?,
+        c(col::UPDATE_NORM)?,
+        c(col::X0)?,
+        c(col::X1)?,
+    );
     let mut rows: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         if let Some(id) = id {
@@ -422,334 +285,20 @@ pub fn read_metrics(dir: &Path) -> Result<HashMap<String, Series>, DataError> {
         let take = |c: &Vec<f64>| idx.iter().map(|&i| c[i]).collect::<Vec<f64>>();
         let s = Series {
             step: take(&step),
-            epoch: take(&cols[0]),
-            examples_seen: take(&cols[1]),
-            wall_time_s: take(&cols[2]),
-            lr: take(&cols[3]),
-            train_loss: take(&cols[4]),
-            batch_loss: take(&cols[5]),
-            test_loss: take(&cols[6]),
-            test_accuracy: take(&cols[7]),
-            grad_norm: take(&cols[8]),
-            update_norm: take(&cols[9]),
-            x0: take(&cols[10]),
-            x1: take(&cols[11]),
+            epoch: take(&epoch),
+            examples_seen: take(&examples),
+            wall_time_s: take(&wall),
+            lr: take(&lr),
+            train_loss: take(&train),
+            batch_loss: take(&batch),
+            test_loss: take(&test),
+            test_accuracy: take(&acc),
+            grad_norm: take(&grad),
+            update_norm: take(&update),
+            x0: take(&x0),
+            x1: take(&x1),
         };
         out.insert(id.to_owned(), s);
     }
     Ok(out)
-}
-
-/// Runs of one configuration (a cell): the same problem variant, optimizer settings and batch
-/// size, over seeds.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub cell_id: String,
-    pub label: String,
-    pub optimizer: String,
-    pub batch_size: f64,
-    pub lr: f64,
-    /// Indices into the run list, sorted by seed.
-    pub runs: Vec<usize>,
-}
-
-impl Config {
-    /// Runs that did not fail (ok or diverged).
-    pub fn count(&self, runs: &[Run], status: Status) -> usize {
-        self.runs
-            .iter()
-            .filter(|&&i| runs[i].status == status)
-            .count()
-    }
-}
-
-/// Runs of one problem variant (problem, dataset and `p_*` values).
-#[derive(Clone, Debug)]
-pub struct ProblemGroup {
-    /// Readable name: the problem, then the dataset and the `p_*` values that vary between
-    /// variants of the same problem.
-    pub title: String,
-    /// File-name stem, unique within the results folder.
-    pub slug: String,
-    pub problem: String,
-    /// The `p_*` values of this variant.
-    pub params: Vec<(String, String)>,
-    /// Configurations in a stable order (optimizer palette order, then lr, then label).
-    pub configs: Vec<Config>,
-}
-
-impl ProblemGroup {
-    /// Distinct batch sizes, ascending.
-    pub fn batch_sizes(&self) -> Vec<f64> {
-        let mut b: Vec<f64> = self.configs.iter().map(|c| c.batch_size).collect();
-        b.sort_by(f64::total_cmp);
-        b.dedup_by(|a, b| a.total_cmp(b).is_eq());
-        b
-    }
-}
-
-fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    out.trim_matches('_').to_string()
-}
-
-/// Problem, dataset and `p_*` values of a problem variant.
-type VariantKey = (String, String, Vec<(String, String)>);
-
-/// Groups runs into problem variants and configurations.
-pub fn group_runs(runs: &[Run], palette: &super::style::Palette) -> Vec<ProblemGroup> {
-    // Key: problem, dataset, p_* values.
-    let mut by_variant: BTreeMap<VariantKey, Vec<usize>> = BTreeMap::new();
-    for (i, r) in runs.iter().enumerate() {
-        let key = (
-            r.problem.clone(),
-            r.dataset.clone().unwrap_or_default(),
-            r.problem_params.clone(),
-        );
-        by_variant.entry(key).or_default().push(i);
-    }
-    // Which parameters vary between variants of the same problem name.
-    let mut varying: HashMap<String, Vec<String>> = HashMap::new();
-    for (problem, _, params) in by_variant.keys() {
-        let others: Vec<_> = by_variant.keys().filter(|k| &k.0 == problem).collect();
-        let names = params
-            .iter()
-            .filter(|(n, v)| {
-                others
-                    .iter()
-                    .any(|o| o.2.iter().find(|(m, _)| m == n).map(|(_, w)| w) != Some(v))
-            })
-            .map(|(n, _)| n.clone())
-            .collect();
-        varying.insert(format!("{problem}\u{0}{params:?}"), names);
-    }
-    let mut datasets_per_problem: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (p, d, _) in by_variant.keys() {
-        let e = datasets_per_problem.entry(p.as_str()).or_default();
-        if !e.contains(&d.as_str()) {
-            e.push(d);
-        }
-    }
-    let mut groups = Vec::new();
-    let mut slugs: Vec<String> = Vec::new();
-    for ((problem, dataset, params), idx) in &by_variant {
-        let vary = &varying[&format!("{problem}\u{0}{params:?}")];
-        let mut extras: Vec<String> = Vec::new();
-        if !dataset.is_empty() && datasets_per_problem[problem.as_str()].len() > 1 {
-            extras.push(dataset.clone());
-        }
-        for (n, v) in params {
-            if vary.contains(n) {
-                extras.push(format!("{n}={v}"));
-            }
-        }
-        let title = if extras.is_empty() {
-            problem.clone()
-        } else {
-            format!("{problem} ({})", extras.join(", "))
-        };
-        let mut slug = slugify(&title);
-        if slug.is_empty() {
-            slug = "problem".into();
-        }
-        if slugs.contains(&slug) {
-            slug = format!("{slug}_{}", slugs.len());
-        }
-        slugs.push(slug.clone());
-        // Configurations by cell id.
-        let mut cells: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for &i in idx {
-            cells.entry(runs[i].cell_id.as_str()).or_default().push(i);
-        }
-        let mut configs: Vec<Config> = cells
-            .into_iter()
-            .map(|(cell, mut ri)| {
-                ri.sort_by_key(|&i| runs[i].seed);
-                let r = &runs[ri[0]];
-                Config {
-                    cell_id: cell.to_owned(),
-                    label: r.label.clone(),
-                    optimizer: r.optimizer.clone(),
-                    batch_size: r.batch_size,
-                    lr: r.lr,
-                    runs: ri,
-                }
-            })
-            .collect();
-        let rank = |o: &str| {
-            palette
-                .names()
-                .iter()
-                .position(|n| n == o)
-                .unwrap_or(usize::MAX)
-        };
-        configs.sort_by(|a, b| {
-            rank(&a.optimizer)
-                .cmp(&rank(&b.optimizer))
-                .then(a.batch_size.total_cmp(&b.batch_size))
-                .then(a.lr.total_cmp(&b.lr))
-                .then_with(|| a.label.cmp(&b.label))
-                .then_with(|| a.cell_id.cmp(&b.cell_id))
-        });
-        groups.push(ProblemGroup {
-            title,
-            slug,
-            problem: problem.clone(),
-            params: params.clone(),
-            configs,
-        });
-    }
-    groups
-}
-
-/// Mean, sample standard deviation (n − 1; 0 for one value), min and max of the finite values.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Summary {
-    pub n: usize,
-    pub mean: f64,
-    pub std: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-/// Summary of the finite values; `None` if there are none.
-pub fn summarize(values: impl IntoIterator<Item = f64>) -> Option<Summary> {
-    let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    let n = v.len();
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-    } else {
-        0.0
-    };
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Some(Summary {
-        n,
-        mean,
-        std: var.sqrt(),
-        min,
-        max,
-    })
-}
-
-/// Mean of a configuration's selection value over its `ok` seeds, and how many seeds did not
-/// finish ok. Configurations are ranked first by that count (fewer is better), then by the mean.
-pub fn config_score(c: &Config, runs: &[Run], by: SelectBy) -> (usize, Option<f64>) {
-    let bad = c
-        .runs
-        .iter()
-        .filter(|&&i| runs[i].status != Status::Ok)
-        .count();
-    let mean = summarize(
-        c.runs
-            .iter()
-            .filter(|&&i| runs[i].status == Status::Ok)
-            .map(|&i| by.value(&runs[i])),
-    )
-    .map(|s| s.mean);
-    (bad, mean)
-}
-
-/// Orders two scores: fewer bad seeds first, then the better mean (a missing mean is worst).
-pub fn compare_scores(
-    a: (usize, Option<f64>),
-    b: (usize, Option<f64>),
-    higher_is_better: bool,
-) -> std::cmp::Ordering {
-    a.0.cmp(&b.0).then_with(|| match (a.1, b.1) {
-        (Some(x), Some(y)) => {
-            if higher_is_better {
-                y.total_cmp(&x)
-            } else {
-                x.total_cmp(&y)
-            }
-        }
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    })
-}
-
-/// The label of a configuration without its `lr=...` token. Configurations that share it are
-/// one "optimizer" for selection (so `sgd` and `sgd momentum=0.9` are compared as two
-/// optimizers, each tuned over its learning rates and batch sizes) and one line of the
-/// sensitivity figure.
-pub fn family(label: &str) -> String {
-    label
-        .split_whitespace()
-        .filter(|t| !t.starts_with("lr="))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Per optimizer setting ([`family`] of the label, in configuration order), the index into
-/// `group.configs` of its best configuration.
-pub fn best_per_optimizer(group: &ProblemGroup, runs: &[Run], by: SelectBy) -> Vec<usize> {
-    let mut best: Vec<(String, usize)> = Vec::new();
-    let fam: Vec<String> = group.configs.iter().map(|c| family(&c.label)).collect();
-    for (ci, c) in group.configs.iter().enumerate() {
-        match best.iter_mut().find(|(o, _)| *o == fam[ci]) {
-            None => best.push((fam[ci].clone(), ci)),
-            Some((_, b)) => {
-                let cur = config_score(&group.configs[*b], runs, by);
-                let new = config_score(c, runs, by);
-                if compare_scores(new, cur, by.higher_is_better()).is_lt() {
-                    *b = ci;
-                }
-            }
-        }
-    }
-    best.into_iter().map(|(_, i)| i).collect()
-}
-
-/// Mean and min–max over seeds of a metric against an x quantity, aligned by step.
-///
-/// At each recorded step, `x` is the mean of the seeds' x values; the line is the mean of the
-/// finite metric values and the band their min and max. Failed runs are skipped.
-pub fn aggregate(
-    config: &Config,
-    runs: &[Run],
-    metrics: &HashMap<String, Series>,
-    metric: Metric,
-    x: XAxis,
-) -> Vec<(f64, Summary)> {
-    let mut by_step: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for &i in &config.runs {
-        if runs[i].status == Status::Failed {
-            continue;
-        }
-        let Some(s) = metrics.get(&runs[i].run_id) else {
-            continue;
-        };
-        let xs = x.values(s);
-        let ys = metric.values(s);
-        for k in 0..s.step.len() {
-            if !s.step[k].is_finite() {
-                continue;
-            }
-            let e = by_step.entry(s.step[k] as u64).or_default();
-            if xs[k].is_finite() {
-                e.0.push(xs[k]);
-            }
-            e.1.push(ys[k]);
-        }
-    }
-    by_step
-        .into_values()
-        .filter_map(|(xs, ys)| {
-            let xm = summarize(xs)?.mean;
-            Some((xm, summarize(ys)?))
-        })
-        .collect()
 }

@@ -1,7 +1,7 @@
 //! Figures drawn from a results folder's Parquet files alone (`optbench plot DIR`).
 //!
 //! [`plot_results`] reads `runs.parquet` and `metrics.parquet` and writes under `DIR/plots/`,
-//! as PNG (300 dpi) and SVG:
+//! as PNG (300 dpi), SVG and PDF ([`output`]; `--format` chooses):
 //!
 //! - `convergence_<problem>[_bs<N>]`: train loss, test loss and test accuracy against `--x`
 //!   (step, epoch, examples seen or wall time), one line per configuration: the mean over seeds,
@@ -18,26 +18,35 @@
 //!   (GD, SGD, mini-batch), and the update norm ‖θₜ − θₜ₋₁‖ per step of each optimizer's best
 //!   configuration.
 //!
-//! `--size column` draws figures 3.5 in (1050 px) wide, `page` 7 in (2100 px), 8 pt text at
-//! 300 dpi; the height follows from the number of panels and legend rows. Text uses the bundled
+//! `--size column` draws figures 3.25 in (975 px) wide, `page` 6.75 in (2025 px), 8–9 pt text
+//! at 300 dpi; the height follows from the number of panels and legend rows. Text uses the bundled
 //! DejaVu Sans ([`style`]), so no system font or fontconfig is needed. Colours are fixed per
 //! optimizer name across every figure of a folder, and line styles differ per configuration.
 
+pub mod axis;
 pub mod best;
+pub mod clip;
 pub mod convergence;
 pub mod data;
+pub mod figure;
+pub mod group;
 pub mod noise;
+pub mod output;
+pub mod profile;
+pub mod quantity;
 pub mod render;
 pub mod sensitivity;
+pub mod smooth;
 pub mod style;
 pub mod synthetic;
 pub mod trajectory;
 
 pub use data::{DataError, Metric, SelectBy, XAxis};
+pub use output::{Format, Formats};
 
-use plotters::prelude::*;
+use crate::compare::Target;
+use figure::Figure;
 use rayon::prelude::*;
-use render::Figure;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -56,43 +65,24 @@ use std::path::{Path, PathBuf};
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum FigureSize {
-    /// 3.5 in (1050 px at 300 dpi): one column of a two-column paper.
+    /// 3.25 in (975 px at 300 dpi): one column of a two-column paper.
     #[default]
     Column,
-    /// 7 in (2100 px at 300 dpi): the full text width.
+    /// 6.75 in (2025 px at 300 dpi): the full text width.
     Page,
 }
 
-/// File formats to write.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Format {
-    /// PNG and SVG.
-    #[default]
-    Both,
-    Png,
-    Svg,
-}
-
 /// What to draw; `Default` is what `optbench run` draws.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlotOptions {
     pub x: XAxis,
     pub metric: Option<Metric>,
     pub select_by: SelectBy,
     pub size: FigureSize,
-    pub format: Format,
+    pub formats: Formats,
+    /// `--profile METRIC=TARGET`: performance profiles and runtime ECDFs over every problem
+    /// ([`profile`]), the cost being `x`.
+    pub profiles: Vec<Target>,
 }
 
 /// Why figures could not be drawn; every variant names the file.
@@ -146,77 +136,86 @@ pub fn batch_label(bs: f64, full: Option<f64>) -> String {
     }
 }
 
-/// Reads the results in `dir` and writes every figure under `dir/plots/`; returns the files
-/// written, sorted.
-pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+/// Everything a results folder's figures are drawn from.
+pub struct Loaded {
+    pub runs: Vec<data::Run>,
+    pub metrics: HashMap<String, data::Series>,
+    pub groups: Vec<data::ProblemGroup>,
+    pub palette: style::Palette,
+}
+
+impl Loaded {
+    /// The context of figures drawn with `opts`.
+    pub fn context<'a>(&'a self, opts: &'a PlotOptions) -> Context<'a> {
+        Context {
+            runs: &self.runs,
+            metrics: &self.metrics,
+            groups: &self.groups,
+            palette: &self.palette,
+            opts,
+        }
+    }
+}
+
+/// Reads a results folder (runs, metrics) and groups its runs.
+pub fn load(dir: &Path) -> Result<Loaded, PlotError> {
     if !style::register_font() {
         return Err(PlotError::Font);
     }
     let runs = data::read_runs(dir)?;
     if runs.is_empty() {
         return Err(PlotError::NoRuns {
-            path: dir.join("runs.parquet"),
+            path: dir.join(optbench_results::OutputNames::new(None).runs),
         });
     }
     let metrics = data::read_metrics(dir)?;
     let palette = style::Palette::new(runs.iter().map(|r| r.optimizer.as_str()));
     let groups = data::group_runs(&runs, &palette);
-    let ctx = Context {
-        runs: &runs,
-        metrics: &metrics,
-        groups: &groups,
-        palette: &palette,
-        opts,
-    };
+    Ok(Loaded {
+        runs,
+        metrics,
+        groups,
+        palette,
+    })
+}
+
+/// The figures of the results in `dir`, as data (not drawn).
+pub fn figures(dir: &Path, opts: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
+    let l = load(dir)?;
+    let ctx = l.context(opts);
     let mut figures: Vec<Figure> = Vec::new();
     figures.extend(convergence::figures(&ctx));
     figures.extend(best::figures(&ctx));
     figures.extend(sensitivity::figures(&ctx));
     figures.extend(trajectory::figures(&ctx));
     figures.extend(noise::figures(&ctx));
-    let out = dir.join("plots");
-    std::fs::create_dir_all(&out).map_err(|source| PlotError::Io {
-        path: out.clone(),
+    figures.extend(profile::figures(&ctx, &opts.profiles));
+    Ok(figures)
+}
+
+/// Reads the results in `dir` and writes every figure under `dir/plots/` in every format of
+/// `opts.formats`; returns the files written, sorted.
+pub fn plot_results(dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let figures = figures(dir, opts)?;
+    write_figures(&dir.join("plots"), &figures, opts)
+}
+
+/// Writes figures under `out` (created if missing), in parallel; returns the files, sorted.
+pub fn write_figures(
+    out: &Path,
+    figures: &[Figure],
+    opts: &PlotOptions,
+) -> Result<Vec<PathBuf>, PlotError> {
+    std::fs::create_dir_all(out).map_err(|source| PlotError::Io {
+        path: out.to_owned(),
         source,
     })?;
     let page = opts.size == FigureSize::Page;
-    let jobs: Vec<(&Figure, bool)> = figures
-        .iter()
-        .flat_map(|f| {
-            let mut v = Vec::new();
-            if opts.format != Format::Svg {
-                v.push((f, true));
-            }
-            if opts.format != Format::Png {
-                v.push((f, false));
-            }
-            v
-        })
-        .collect();
-    let mut files = jobs
+    let written = figures
         .par_iter()
-        .map(|&(fig, png)| write_figure(&out, fig, page, png))
+        .map(|fig| output::write_figure(out, fig, page, &opts.formats))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut files: Vec<PathBuf> = written.into_iter().flatten().collect();
     files.sort();
     Ok(files)
-}
-
-/// Renders one figure to `<out>/<stem>.png` or `.svg`.
-pub fn write_figure(out: &Path, fig: &Figure, page: bool, png: bool) -> Result<PathBuf, PlotError> {
-    let path = out.join(format!("{}.{}", fig.stem, if png { "png" } else { "svg" }));
-    let size = render::figure_size(fig, page);
-    let drawn = if png {
-        render::draw(
-            BitMapBackend::new(&path, size).into_drawing_area(),
-            fig,
-            page,
-        )
-    } else {
-        render::draw(SVGBackend::new(&path, size).into_drawing_area(), fig, page)
-    };
-    drawn.map_err(|message| PlotError::Draw {
-        path: path.clone(),
-        message,
-    })?;
-    Ok(path)
 }

@@ -4,10 +4,8 @@
 
 use super::convergence::train_size;
 use super::data::{self, Config, Status};
-use super::render::{Figure, LegendEntry, Line, Panel};
+use super::figure::{Figure, LegendEntry, Line, Panel};
 use super::{Context, batch_label};
-
-use super::data::family;
 
 type Final = fn(&data::Run) -> f64;
 
@@ -68,10 +66,10 @@ pub fn figures(ctx: &Context) -> Vec<Figure> {
                 .iter()
                 .filter(|c| c.batch_size.total_cmp(&bs).is_eq())
             {
-                let f = family(&c.label);
-                match families.iter_mut().find(|(k, _)| *k == f) {
+                let f = &g.families[c.family];
+                match families.iter_mut().find(|(k, _)| k == f) {
                     Some((_, v)) => v.push(c),
-                    None => families.push((f, vec![c])),
+                    None => families.push((f.clone(), vec![c])),
                 }
             }
             if !families.iter().any(|(_, v)| v.len() >= 2) {

@@ -1,9 +1,9 @@
 //! Figure sizes, the bundled font, colours, dash patterns, markers and tick labels.
 //!
-//! Sizes: PNGs are rendered at 300 dpi; a `column` figure is 3.5 in (1050 px) wide, a `page`
-//! figure 7 in (2100 px). SVGs use the same user units, so text scales with the figure when a
-//! paper includes it at column or page width: body text is 8 pt (33 px at 300 dpi), tick labels
-//! 7 pt, titles 9 pt.
+//! Sizes: figures are laid out in pixels at 300 dpi; a `column` figure is 3.25 in (975 px)
+//! wide, a `page` figure 6.75 in (2025 px). PNGs carry 300 dpi, SVGs use the same numbers as user
+//! units and PDFs are converted at 300 units per inch, so every format has the paper size: body
+//! text and tick labels are 8 pt (33 px at 300 dpi), titles 9 pt.
 //!
 //! Colours follow the Okabe–Ito palette (safe for colour-blind readers) and are assigned to
 //! optimizer *names* in a fixed order ([`OPTIMIZER_ORDER`], then unknown names alphabetically),
@@ -21,6 +21,14 @@ static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// Font family name the bundled font is registered under (also what SVG text asks for).
 pub const FONT: &str = "sans-serif";
 
+/// The family name inside the bundled font file (what PDFs embed and SVG viewers may match).
+pub const FONT_NAME: &str = "DejaVu Sans";
+
+/// The bundled font file's bytes.
+pub fn font_bytes() -> &'static [u8] {
+    DEJAVU_SANS
+}
+
 /// Registers the bundled font with plotters once; `false` if the font bytes were rejected.
 pub fn register_font() -> bool {
     static DONE: OnceLock<bool> = OnceLock::new();
@@ -37,19 +45,23 @@ pub fn pt(points: f64) -> f64 {
     points / 72.0 * DPI
 }
 
-/// Body text size in pixels (8 pt).
+/// plotters' font sizes are 1.24 em (its SVG `font-size` and its glyph layout are the size
+/// divided by 1.24), so a font of `n` pt is asked for at `1.24 · n` pt.
+pub const PLOTTERS_EM: f64 = 1.24;
+
+/// Body text size as plotters takes it (8 pt em).
 pub fn text_px() -> f64 {
-    pt(8.0)
+    pt(8.0) * PLOTTERS_EM
 }
 
-/// Tick label size in pixels (7 pt).
+/// Tick label and caption size as plotters takes it (8 pt em).
 pub fn tick_px() -> f64 {
-    pt(7.0)
+    pt(8.0) * PLOTTERS_EM
 }
 
-/// Title size in pixels (9 pt).
+/// Title size as plotters takes it (9 pt em).
 pub fn title_px() -> f64 {
-    pt(9.0)
+    pt(9.0) * PLOTTERS_EM
 }
 
 /// Okabe–Ito colours (black last: it is used for the 8th optimizer).
@@ -242,6 +254,16 @@ mod tests {
     #[test]
     fn font_registers() {
         assert!(register_font());
+    }
+
+    /// Text is 8 pt (titles 9 pt) at the figure's printed size: plotters writes a font-size of
+    /// size / 1.24 user units, and 300 user units are an inch (72 pt).
+    #[test]
+    fn text_is_8_to_9_points() {
+        let points = |size: f64| size / PLOTTERS_EM / DPI * 72.0;
+        assert!((points(text_px()) - 8.0).abs() < 1e-9);
+        assert!((points(tick_px()) - 8.0).abs() < 1e-9);
+        assert!((points(title_px()) - 9.0).abs() < 1e-9);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Synthetic results folders in the exact Parquet schema of docs/format.md (see optbench-results),
+//! Synthetic results folders in the exact Parquet schema of docs/format.md, written by
+//! `optbench-results`,
 //! for tests and for timing the figures on large folders without running a sweep.
 //!
 //! The runs are a grid of two problems (`rosenbrock`, two parameters with `x0, x1`, and
@@ -8,8 +9,8 @@
 //! diverge (status `diverged`, final values null) when `lr > 5 lr*`. The values are made up; only
 //! the schema and the shapes are meant to be realistic.
 
+use optbench_results::{self as col, ResultsError};
 use polars::prelude::*;
-use std::fs::File;
 use std::path::Path;
 
 /// Size of a synthetic folder.
@@ -64,9 +65,24 @@ const OPTIMIZERS: [(&str, f64); 4] = [
     ("adagrad", 0.1),
 ];
 
-/// Writes `runs.parquet` and `metrics.parquet` into `dir` (created if missing).
-pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> {
-    std::fs::create_dir_all(dir)?;
+/// Writes `runs.parquet` and `metrics.parquet` into `dir` (created if missing). Runs record
+/// every `2 · n / (10 · batch)` steps (about a fifth of an epoch).
+pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), ResultsError> {
+    write(dir, spec, false)
+}
+
+/// As [`write_synthetic`], but every run takes the same number of steps whatever its batch
+/// size (as `train.steps` does), so full-batch runs see hundreds of times more epochs than runs
+/// of batch 1.
+pub fn write_synthetic_same_steps(dir: &Path, spec: &Synthetic) -> Result<(), ResultsError> {
+    write(dir, spec, true)
+}
+
+fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsError> {
+    std::fs::create_dir_all(dir).map_err(|source| ResultsError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     // (problem, dataset, batch size, train size, two-parameter?)
     let problems: [(&str, Option<&str>, u64, u64, bool); 4] = [
         ("rosenbrock", None, 1, 1, true),
@@ -113,7 +129,8 @@ pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> 
                 };
                 let lr = good * 10f64.powf(-1.5 + 3.0 * t);
                 let lr = (lr * 1e6).round() / 1e6;
-                let label = format!("{opt} lr={lr}");
+                // As the spec labels them: the batch size varies in the grid.
+                let label = format!("{opt} lr={lr} bs={bs}");
                 let cell = format!("cell-{pi}-{opt}-{li}");
                 for seed in 0..seeds {
                     if count == spec.runs {
@@ -130,7 +147,7 @@ pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> 
                     } else {
                         0.2 + 0.02 * rng.uniform()
                     };
-                    let steps_per_record = if two {
+                    let steps_per_record = if two || same_steps {
                         25u64
                     } else {
                         (n_train / bs).max(1) * 2 / 10 + 1
@@ -208,8 +225,14 @@ pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> 
                     r.lr.push(lr);
                     r.hparams.push(format!("{{\"lr\":{lr}}}"));
                     r.p_init.push(two.then(|| "[-1.2,1.0]".to_owned()));
-                    r.status
-                        .push(if diverges { "diverged" } else { "ok" }.to_owned());
+                    r.status.push(
+                        if diverges {
+                            col::STATUS_DIVERGED
+                        } else {
+                            col::STATUS_OK
+                        }
+                        .to_owned(),
+                    );
                     r.steps.push((stop as u64 - 1) * steps_per_record);
                     r.epochs
                         .push(((stop as u64 - 1) * steps_per_record * bs) as f64 / n_train as f64);
@@ -222,10 +245,15 @@ pub fn write_synthetic(dir: &Path, spec: &Synthetic) -> Result<(), PolarsError> 
             }
         }
     }
-    let mut runs = r.frame()?;
-    let mut metrics = m.frame()?;
-    ParquetWriter::new(File::create(dir.join("runs.parquet"))?).finish(&mut runs)?;
-    ParquetWriter::new(File::create(dir.join("metrics.parquet"))?).finish(&mut metrics)?;
+    let names = col::OutputNames::new(None);
+    for (name, frame) in [(names.runs, r.frame()), (names.metrics, m.frame())] {
+        let path = dir.join(name);
+        let mut df = frame.map_err(|source| ResultsError::Polars {
+            path: path.clone(),
+            source,
+        })?;
+        col::write_parquet(&path, &mut df)?;
+    }
     Ok(())
 }
 
@@ -259,30 +287,30 @@ impl RunsCols {
         DataFrame::new(
             n,
             vec![
-                Column::new("run_id".into(), self.run_id),
-                Column::new("cell_id".into(), self.cell_id),
-                Column::new("experiment".into(), vec!["synthetic"; n]),
-                Column::new("problem".into(), self.problem),
-                Column::new("dataset".into(), self.dataset),
-                Column::new("optimizer".into(), self.optimizer),
-                Column::new("label".into(), self.label),
-                Column::new("seed".into(), self.seed),
-                Column::new("data_seed".into(), self.data_seed),
-                Column::new("batch_size".into(), self.batch_size),
-                Column::new("lr".into(), self.lr.clone()),
-                Column::new("hparams".into(), self.hparams),
-                Column::new("schedule".into(), vec![None::<String>; n]),
-                Column::new("hp_lr".into(), self.lr),
-                Column::new("p_init".into(), self.p_init),
-                Column::new("status".into(), self.status),
-                Column::new("error".into(), vec![None::<String>; n]),
-                Column::new("steps".into(), self.steps),
-                Column::new("epochs".into(), self.epochs),
-                Column::new("final_train_loss".into(), self.final_train_loss),
-                Column::new("final_test_loss".into(), self.final_test_loss),
-                Column::new("final_test_accuracy".into(), self.final_test_accuracy),
-                Column::new("best_train_loss".into(), self.best_train_loss),
-                Column::new("wall_time_s".into(), self.wall_time_s),
+                Column::new(col::RUN_ID.into(), self.run_id),
+                Column::new(col::CELL_ID.into(), self.cell_id),
+                Column::new(col::EXPERIMENT.into(), vec!["synthetic"; n]),
+                Column::new(col::PROBLEM.into(), self.problem),
+                Column::new(col::DATASET.into(), self.dataset),
+                Column::new(col::OPTIMIZER.into(), self.optimizer),
+                Column::new(col::LABEL.into(), self.label),
+                Column::new(col::SEED.into(), self.seed),
+                Column::new(col::DATA_SEED.into(), self.data_seed),
+                Column::new(col::BATCH_SIZE.into(), self.batch_size),
+                Column::new(col::LR.into(), self.lr.clone()),
+                Column::new(col::HPARAMS.into(), self.hparams),
+                Column::new(col::SCHEDULE.into(), vec![None::<String>; n]),
+                Column::new(format!("{}{}", col::HP_PREFIX, col::LR).into(), self.lr),
+                Column::new(format!("{}init", col::P_PREFIX).into(), self.p_init),
+                Column::new(col::STATUS.into(), self.status),
+                Column::new(col::ERROR.into(), vec![None::<String>; n]),
+                Column::new(col::STEPS.into(), self.steps),
+                Column::new(col::EPOCHS.into(), self.epochs),
+                Column::new(col::FINAL_TRAIN_LOSS.into(), self.final_train_loss),
+                Column::new(col::FINAL_TEST_LOSS.into(), self.final_test_loss),
+                Column::new(col::FINAL_TEST_ACCURACY.into(), self.final_test_accuracy),
+                Column::new(col::BEST_TRAIN_LOSS.into(), self.best_train_loss),
+                Column::new(col::WALL_TIME_S.into(), self.wall_time_s),
             ],
         )
     }
@@ -311,20 +339,20 @@ impl MetricsCols {
         DataFrame::new(
             self.run_id.len(),
             vec![
-                Column::new("run_id".into(), self.run_id),
-                Column::new("step".into(), self.step),
-                Column::new("epoch".into(), self.epoch),
-                Column::new("examples_seen".into(), self.examples_seen),
-                Column::new("wall_time_s".into(), self.wall_time_s),
-                Column::new("lr".into(), self.lr),
-                Column::new("train_loss".into(), self.train_loss),
-                Column::new("batch_loss".into(), self.batch_loss),
-                Column::new("test_loss".into(), self.test_loss),
-                Column::new("test_accuracy".into(), self.test_accuracy),
-                Column::new("grad_norm".into(), self.grad_norm),
-                Column::new("update_norm".into(), self.update_norm),
-                Column::new("x0".into(), self.x0),
-                Column::new("x1".into(), self.x1),
+                Column::new(col::RUN_ID.into(), self.run_id),
+                Column::new(col::STEP.into(), self.step),
+                Column::new(col::EPOCH.into(), self.epoch),
+                Column::new(col::EXAMPLES_SEEN.into(), self.examples_seen),
+                Column::new(col::WALL_TIME_S.into(), self.wall_time_s),
+                Column::new(col::LR.into(), self.lr),
+                Column::new(col::TRAIN_LOSS.into(), self.train_loss),
+                Column::new(col::BATCH_LOSS.into(), self.batch_loss),
+                Column::new(col::TEST_LOSS.into(), self.test_loss),
+                Column::new(col::TEST_ACCURACY.into(), self.test_accuracy),
+                Column::new(col::GRAD_NORM.into(), self.grad_norm),
+                Column::new(col::UPDATE_NORM.into(), self.update_norm),
+                Column::new(col::X0.into(), self.x0),
+                Column::new(col::X1.into(), self.x1),
             ],
         )
     }

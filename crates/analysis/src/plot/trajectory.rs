@@ -8,7 +8,7 @@
 
 use super::Context;
 use super::data::{self, Config, ProblemGroup, Status};
-use super::render::{Figure, LegendEntry, Line, Panel};
+use super::figure::{Figure, LegendEntry, Line, Panel};
 use optbench_models::{ProblemConfig, build_problem};
 use serde_json::{Map, Value};
 

@@ -20,7 +20,7 @@ pub fn plot(args: &PlotArgs) -> Result<ExitCode, CliError> {
 /// with `--html`).
 pub fn report(args: &ReportArgs) -> Result<ExitCode, CliError> {
     if !args.html {
-        let files = report::write_report(&args.dir)?;
+        let files = report::write_report_with(&args.dir, &args.options())?;
         eprintln!(
             "optbench: wrote {} and {}",
             files.markdown.display(),

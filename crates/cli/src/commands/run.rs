@@ -76,13 +76,21 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
             out.display()
         );
     } else if !args.no_plots && summary.ok + summary.diverged > 0 {
-        let files = plot::plot_results(&out, &plot::PlotOptions::default()).map_err(|e| {
-            CliError::AfterSweep {
-                what: "drawing figures",
-                message: e.to_string(),
-            }
+        // The report draws the profile figures it shows.
+        let popts = plot::PlotOptions {
+            formats: args.figures.format.clone(),
+            ..plot::PlotOptions::default()
+        };
+        let files = plot::plot_results(&out, &popts).map_err(|e| CliError::AfterSweep {
+            what: "drawing figures",
+            message: e.to_string(),
         })?;
-        let report = report::write_report(&out).map_err(|e| CliError::AfterSweep {
+        let ropts = report::ReportOptions {
+            profiles: args.figures.targets(),
+            formats: popts.formats.clone(),
+            ..report::ReportOptions::default()
+        };
+        let report = report::write_report_with(&out, &ropts).map_err(|e| CliError::AfterSweep {
             what: "the report",
             message: e.to_string(),
         })?;
