@@ -174,6 +174,17 @@ pub fn group_runs(runs: &[Run], palette: &super::style::Palette) -> Vec<ProblemG
                 .then_with(|| a.label.cmp(&b.label))
                 .then_with(|| a.cell_id.cmp(&b.cell_id))
         });
+        // The full batch is the training set's size: a batch size that any run of the variant
+        // shows to be full is full for every configuration (runs that diverged at once do not
+        // show it themselves).
+        let full: Vec<u64> = configs
+            .iter()
+            .filter(|c| c.full_batch)
+            .map(|c| c.batch_size.to_bits())
+            .collect();
+        for c in &mut configs {
+            c.full_batch = full.contains(&c.batch_size.to_bits());
+        }
         let families = assign_families(&mut configs, runs);
         groups.push(ProblemGroup {
             title,
