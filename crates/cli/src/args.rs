@@ -437,7 +437,7 @@ impl HistoryShowArgs {
                 atol: self.atol,
             },
             size: self.size,
-            format: self.format,
+            format: self.format.clone(),
         }
     }
 }

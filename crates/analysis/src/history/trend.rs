@@ -18,8 +18,8 @@ use super::changes::ChangePoint;
 use super::series::{History, Series};
 use crate::compare::EXAMPLES_PER_S;
 use crate::plot::figure::{Figure, Line, Panel};
-use crate::plot::style::{self, Palette};
 use crate::plot::output::write_figure;
+use crate::plot::style::{self, Palette};
 use crate::plot::{FigureSize, Formats, PlotError};
 use optbench_results::{
     BEST_TRAIN_LOSS, FINAL_TEST_ACCURACY, FINAL_TEST_LOSS, FINAL_TRAIN_LOSS, WALL_TIME_S,
