@@ -318,7 +318,7 @@ fn show_finds_a_known_step_at_its_commit() {
     let info = png::Decoder::new(std::io::BufReader::new(png))
         .read_info()
         .unwrap();
-    assert_eq!(info.info().width, 2100);
+    assert_eq!(info.info().width, 2025, "6.75 in at 300 dpi");
 }
 
 #[test]
