@@ -80,8 +80,12 @@ impl Formats {
 impl std::str::FromStr for Formats {
     type Err = String;
 
-    /// A comma-separated list: `png`, `png,pdf`, `png,svg,pdf`.
+    /// A comma-separated list: `png`, `png,pdf`, `png,svg,pdf`; `both` is `png,svg` (what
+    /// `history show --format both` meant before PDF existed).
     fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "both" {
+            return Ok(Formats::new([Format::Png, Format::Svg]));
+        }
         let mut out = Vec::new();
         for part in s.split(',').map(str::trim) {
             let f: Format = part.parse().map_err(|_| {
