@@ -6,7 +6,7 @@ use plotters::style::RGBColor;
 use serde::Serialize;
 
 use crate::plot::data::{self, Metric, Run, Series, Status, XAxis};
-use crate::plot::render::Figure;
+use crate::plot::figure::Figure;
 use crate::plot::style::{LineStyle, Palette};
 use crate::plot::{Context, batch_label, convergence};
 

@@ -250,6 +250,7 @@ mod tests {
             seed,
             data_seed: None,
             batch_size: 32.0,
+            full_batch: false,
             lr: 0.1,
             status,
             final_train_loss: 0.0,
@@ -258,6 +259,8 @@ mod tests {
             best_train_loss: 0.0,
             wall_time_s: 1.0,
             problem_params: Vec::new(),
+            hparams: Vec::new(),
+            schedule: None,
         }
     }
 
@@ -280,7 +283,9 @@ mod tests {
             label: "sgd lr=0.1".into(),
             optimizer: "sgd".into(),
             batch_size: 32.0,
+            full_batch: false,
             lr: 0.1,
+            family: 0,
             runs: vec![0, 1, 2],
         };
         let mut grids = Grids::default();

@@ -74,9 +74,9 @@ fn profile_panel(c: &Costs, styles: &[LineStyle]) -> Panel {
     let max = prof.iter().flatten().copied().fold(1.0f64, f64::max);
     let end = (max * 2.0).max(2.0);
     let mut p = Panel {
-        title: format!("Performance profile: {}", target_text(&c.target)),
+        title: format!("Profile: {}", target_text(&c.target)),
         x_label: format!("τ: {} relative to the fastest", cost_name(c.x)),
-        y_label: "Fraction of problems within τ".into(),
+        y_label: "Fraction of problems".into(),
         x_log: true,
         x_range: Some((1.0, end)),
         y_range: Some((-0.03, 1.03)),
@@ -104,13 +104,13 @@ fn ecdf_panel(costs: &[Costs], styles: &[LineStyle]) -> Panel {
     };
     let mut p = Panel {
         title: format!(
-            "Runtime ECDF: {} target{} × {} problems",
+            "ECDF: {} target{} × {} problems",
             costs.len(),
             if costs.len() == 1 { "" } else { "s" },
             costs[0].problems.len()
         ),
         x_label: format!("Budget ({})", cost_name(x)),
-        y_label: "Fraction of (problem, target) pairs solved".into(),
+        y_label: "Fraction of pairs".into(),
         x_log: true,
         x_range: Some((start, end)),
         y_range: Some((-0.03, 1.03)),
