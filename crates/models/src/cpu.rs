@@ -158,33 +158,36 @@ macro_rules! per_path {
 }
 pub(crate) use per_path;
 
-/// `on_path!(fn name(args...) => body);` defines `fn name(args...)`, which runs the
-/// `#[inline(always)]` function `body(args...)` compiled for [`CpuPath::active`]: per-element
+/// `on_path!(fn name(args...) { body })` defines `fn name(args...)`, which runs `body`
+/// compiled for [`CpuPath::active`]: per-element
 /// loops of the layers (batch normalisation), whose order of operations does not depend on the
 /// vector width, so every path gives the same bits (compared by `tests/cpu_paths.rs`). im2col
 /// and col2im compiled this way measured no faster (they are copies), so they stay baseline.
 macro_rules! on_path {
     (
         $(#[$meta:meta])*
-        $vis:vis fn $name:ident ($($arg:ident: $ty:ty),+ $(,)?) => $body:ident
+        $vis:vis fn $name:ident ($($arg:ident: $ty:ty),+ $(,)?) $body:block
     ) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name($($arg: $ty),+) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),+) $body
             #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+fma"))]
             #[allow(clippy::too_many_arguments)]
             fn avx512($($arg: $ty),+) {
-                $body($($arg),+)
+                body($($arg),+)
             }
             #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
             #[allow(clippy::too_many_arguments)]
             fn avx2($($arg: $ty),+) {
-                $body($($arg),+)
+                body($($arg),+)
             }
             match $crate::cpu::CpuPath::active() {
                 $crate::cpu::CpuPath::Avx512 => avx512($($arg),+),
                 $crate::cpu::CpuPath::Avx2Fma => avx2($($arg),+),
-                $crate::cpu::CpuPath::Baseline => $body($($arg),+),
+                $crate::cpu::CpuPath::Baseline => body($($arg),+),
             }
         }
     };

@@ -222,29 +222,23 @@ impl Statistics<'_> {
 
 on_path! {
     /// `sums[ch] += x[r][ch]` over the rows, in f64.
-    fn channel_sums(x: &[f32], sums: &mut [f64]) => channel_sums_body
-}
-
-#[inline(always)]
-fn channel_sums_body(x: &[f32], sums: &mut [f64]) {
-    for row in x.chunks_exact(sums.len()) {
-        sums.iter_mut()
-            .zip(row)
-            .for_each(|(s, &v)| *s += f64::from(v));
+    fn channel_sums(x: &[f32], sums: &mut [f64]) {
+        for row in x.chunks_exact(sums.len()) {
+            sums.iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += f64::from(v));
+        }
     }
 }
 
 on_path! {
     /// `sums[ch] += (x[r][ch] − mean[ch])²` over the rows, in f64.
-    fn channel_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) => squared_body
-}
-
-#[inline(always)]
-fn squared_body(x: &[f32], mean: &[f64], sums: &mut [f64]) {
-    for row in x.chunks_exact(sums.len()) {
-        for ((s, &v), &mu) in sums.iter_mut().zip(row).zip(mean) {
-            let d = f64::from(v) - mu;
-            *s += d * d;
+    fn channel_squared_deviations(x: &[f32], mean: &[f64], sums: &mut [f64]) {
+        for row in x.chunks_exact(sums.len()) {
+            for ((s, &v), &mu) in sums.iter_mut().zip(row).zip(mean) {
+                let d = f64::from(v) - mu;
+                *s += d * d;
+            }
         }
     }
 }
@@ -258,29 +252,19 @@ on_path! {
         gamma: &[f32],
         beta: &[f32],
         y: &mut [f32],
-    ) => normalize_body
-}
-
-#[inline(always)]
-fn normalize_body(
-    x: &[f32],
-    mean: &[f32],
-    inv_std: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    y: &mut [f32],
-) {
-    let stats = Statistics { mean, inv_std };
-    for (out, row) in y
-        .chunks_exact_mut(mean.len())
-        .zip(x.chunks_exact(mean.len()))
-    {
-        for ((o, xhat), (&g, &b)) in out
-            .iter_mut()
-            .zip(stats.normalized(row))
-            .zip(gamma.iter().zip(beta))
+    ) {
+        let stats = Statistics { mean, inv_std };
+        for (out, row) in y
+            .chunks_exact_mut(mean.len())
+            .zip(x.chunks_exact(mean.len()))
         {
-            *o = g * xhat + b;
+            for ((o, xhat), (&g, &b)) in out
+                .iter_mut()
+                .zip(stats.normalized(row))
+                .zip(gamma.iter().zip(beta))
+            {
+                *o = g * xhat + b;
+            }
         }
     }
 }
@@ -293,27 +277,18 @@ on_path! {
         stats: Statistics,
         d_beta: &mut [f64],
         d_gamma: &mut [f64],
-    ) => gradient_sums_body
-}
-
-#[inline(always)]
-fn gradient_sums_body(
-    x: &[f32],
-    dy: &[f32],
-    stats: Statistics,
-    d_beta: &mut [f64],
-    d_gamma: &mut [f64],
-) {
-    let c = stats.mean.len();
-    for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
-        for (((sb, sg), &g), xhat) in d_beta
-            .iter_mut()
-            .zip(d_gamma.iter_mut())
-            .zip(g)
-            .zip(stats.normalized(row))
-        {
-            *sb += f64::from(g);
-            *sg += f64::from(g) * f64::from(xhat);
+    ) {
+        let c = stats.mean.len();
+        for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
+            for (((sb, sg), &g), xhat) in d_beta
+                .iter_mut()
+                .zip(d_gamma.iter_mut())
+                .zip(g)
+                .zip(stats.normalized(row))
+            {
+                *sb += f64::from(g);
+                *sg += f64::from(g) * f64::from(xhat);
+            }
         }
     }
 }
@@ -328,33 +303,23 @@ on_path! {
         gamma: &[f32],
         means: (&[f64], &[f64]),
         dx: &mut [f32],
-    ) => input_gradient_body
-}
-
-#[inline(always)]
-fn input_gradient_body(
-    x: &[f32],
-    dy: &[f32],
-    stats: Statistics,
-    gamma: &[f32],
-    means: (&[f64], &[f64]),
-    dx: &mut [f32],
-) {
-    let c = stats.mean.len();
-    let (mean_b, mean_g) = means;
-    for ((out, g), row) in dx
-        .chunks_exact_mut(c)
-        .zip(dy.chunks_exact(c))
-        .zip(x.chunks_exact(c))
-    {
-        for (((o, &g), xhat), (((&gm, &s), &mb), &mg)) in out
-            .iter_mut()
-            .zip(g)
-            .zip(stats.normalized(row))
-            .zip(gamma.iter().zip(stats.inv_std).zip(mean_b).zip(mean_g))
+    ) {
+        let c = stats.mean.len();
+        let (mean_b, mean_g) = means;
+        for ((out, g), row) in dx
+            .chunks_exact_mut(c)
+            .zip(dy.chunks_exact(c))
+            .zip(x.chunks_exact(c))
         {
-            let centred = f64::from(g) - mb - f64::from(xhat) * mg;
-            *o = (f64::from(gm * s) * centred) as f32;
+            for (((o, &g), xhat), (((&gm, &s), &mb), &mg)) in out
+                .iter_mut()
+                .zip(g)
+                .zip(stats.normalized(row))
+                .zip(gamma.iter().zip(stats.inv_std).zip(mean_b).zip(mean_g))
+            {
+                let centred = f64::from(g) - mb - f64::from(xhat) * mg;
+                *o = (f64::from(gm * s) * centred) as f32;
+            }
         }
     }
 }
