@@ -9,6 +9,7 @@
 
 use super::window::{Padding, Window};
 use super::{Dims, Layer, LayerError, Pass};
+use crate::cpu::on_path;
 
 /// What the padded border holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,15 +108,7 @@ impl Layer for MaxPool2d {
                             match (sh, win.source(ow, j, win.padding.left, w)) {
                                 (Some(sh), Some(sw)) => {
                                     let base = (sh * w + sw) * c;
-                                    let src = &image[base..base + c];
-                                    for (ch, ((b, a), &v)) in
-                                        best.iter_mut().zip(at.iter_mut()).zip(src).enumerate()
-                                    {
-                                        if v > *b || v.is_nan() {
-                                            *b = v;
-                                            *a = (base + ch) as u32;
-                                        }
-                                    }
+                                    running_max(best, at, &image[base..base + c], base);
                                 }
                                 _ if pad_wins => {
                                     for (b, a) in best.iter_mut().zip(at.iter_mut()) {
@@ -155,6 +148,18 @@ impl Layer for MaxPool2d {
                     image[a as usize] += g;
                 }
             }
+        }
+    }
+}
+
+on_path! {
+    /// `best = max(best, src)` per channel, `at` the index (`base + ch`) of the value kept;
+    /// NaN wins as in PyTorch. Branch-free selects, so that the loop vectorises.
+    fn running_max(best: &mut [f32], at: &mut [u32], src: &[f32], base: usize) {
+        for (ch, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(src).enumerate() {
+            let take = v > *b || v.is_nan();
+            *b = if take { v } else { *b };
+            *a = if take { (base + ch) as u32 } else { *a };
         }
     }
 }
