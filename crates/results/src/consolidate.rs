@@ -1,15 +1,15 @@
 //! Consolidation: the part files of a plan, in plan order, into `runs.parquet` and
 //! `metrics.parquet`, with memory bounded by one run plus one row group.
 
-use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use optbench_spec::plan::RunSpec;
 use polars::prelude::*;
 
+use crate::atomic::AtomicFile;
 use crate::error::{ResultsError, io_err, pl_err};
-use crate::part::{optional_values, read_part, tmp_path};
+use crate::part::{optional_values, read_part};
 use crate::record::{MetricRow, RunStatus};
 use crate::runs_table::{RunRow, runs_frame};
 use crate::schema::*;
@@ -93,7 +93,7 @@ pub(crate) fn parquet_writer<W: Write>(out: W) -> ParquetWriter<W> {
 
 /// Consolidates the part files of `specs` (in the given order; specs without a part file are
 /// skipped) into `<dir>/<names.runs>` and `<dir>/<names.metrics>`, each written to a temporary
-/// file and renamed. Memory is bounded by one run's part file plus [`METRICS_ROW_GROUP`] metric
+/// file, flushed to disk and renamed ([`crate::atomic`]). Memory is bounded by one run's part file plus [`METRICS_ROW_GROUP`] metric
 /// rows plus one small row per run.
 pub fn consolidate(
     dir: &Path,
@@ -102,8 +102,7 @@ pub fn consolidate(
     names: &OutputNames,
 ) -> Result<Consolidated, ResultsError> {
     let metrics_path = dir.join(&names.metrics);
-    let metrics_tmp = tmp_path(&metrics_path);
-    let file = File::create(&metrics_tmp).map_err(io_err(&metrics_tmp))?;
+    let file = AtomicFile::create(&metrics_path)?;
     let mut metrics_out = BufWriter::with_capacity(1 << 20, file);
     let mut buffer = MetricsBuffer::default();
     let schema = buffer
@@ -142,21 +141,22 @@ pub fn consolidate(
     }
     writer.finish().map_err(pl_err(&metrics_path))?;
     drop(writer);
-    metrics_out.flush().map_err(io_err(&metrics_tmp))?;
-    drop(metrics_out);
+    let metrics_file = finish_buffer(metrics_out, &metrics_path)?;
     summary.runs = rows.len();
 
     let runs_path = dir.join(&names.runs);
-    let runs_tmp = tmp_path(&runs_path);
     let mut df = runs_frame(experiment, &rows).map_err(pl_err(&runs_path))?;
-    let file = File::create(&runs_tmp).map_err(io_err(&runs_tmp))?;
-    let mut runs_out = BufWriter::with_capacity(1 << 20, file);
+    let mut runs_out = BufWriter::with_capacity(1 << 20, AtomicFile::create(&runs_path)?);
     parquet_writer(&mut runs_out)
         .finish(&mut df)
         .map_err(pl_err(&runs_path))?;
-    runs_out.flush().map_err(io_err(&runs_tmp))?;
-    drop(runs_out);
-    fs::rename(&metrics_tmp, &metrics_path).map_err(io_err(&metrics_path))?;
-    fs::rename(&runs_tmp, &runs_path).map_err(io_err(&runs_path))?;
+    let runs_file = finish_buffer(runs_out, &runs_path)?;
+    metrics_file.commit()?;
+    runs_file.commit()?;
     Ok(summary)
+}
+
+/// The file under a buffered writer, with the buffer written out.
+fn finish_buffer(out: BufWriter<AtomicFile>, path: &Path) -> Result<AtomicFile, ResultsError> {
+    out.into_inner().map_err(|e| io_err(path)(e.into_error()))
 }

@@ -40,9 +40,20 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError
     }
 }
 
+/// A Polars error about `path`; one that is an I/O error (a full disk while writing Parquet) is
+/// reported as [`ResultsError::Io`], so that it gets the exit code of I/O errors.
 pub(crate) fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> ResultsError + '_ {
-    move |source| ResultsError::Polars {
-        path: path.to_path_buf(),
-        source,
+    move |source| match source {
+        PolarsError::IO { error, .. } => ResultsError::Io {
+            path: path.to_path_buf(),
+            source: error.raw_os_error().map_or_else(
+                || std::io::Error::new(error.kind(), error.to_string()),
+                std::io::Error::from_raw_os_error,
+            ),
+        },
+        source => ResultsError::Polars {
+            path: path.to_path_buf(),
+            source,
+        },
     }
 }

@@ -6,14 +6,15 @@
 //! ```text
 //! <store>/
 //!   <commit>.parquet      one added result: one row per (cell, metric), see below
-//!   .<commit>.parquet.tmp-<pid>-<thread>   a file being written (never read)
+//!   .<commit>.parquet.tmp.<writer>.<random>   a file being written (never read)
 //! ```
 //!
 //! Every added result is its own file, named after its commit, so concurrent CI jobs that add
 //! different commits never write the same file. A file is written to a temporary name in the
-//! store folder, flushed to disk (`fsync`), then published: with a hard link, which fails if
-//! the name exists (so two jobs adding the same commit cannot both succeed, and a refused add
-//! leaves the existing file untouched), or, to replace, with a rename over the old file. Both
+//! store folder, flushed to disk (`fsync`), then published ([`crate::atomic`]): with a rename
+//! that refuses an existing name (a hard link where the file system has no such rename), so
+//! that two jobs adding the same commit cannot both succeed and a refused add leaves the
+//! existing file untouched, or, to replace, with a rename over the old file. Both
 //! are atomic on POSIX file systems: a reader sees the old file, the new file or no file, never
 //! a partial one. The folder is `fsync`ed after publishing. Files whose name starts with `.`,
 //! subfolders and files that do not end in `.parquet` are ignored by [`list_entries`].
@@ -39,12 +40,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::part::tmp_path;
+use crate::atomic::{self, AtomicFile};
+use crate::error::ResultsError;
 use crate::{CELL_ID, DATASET, EXPERIMENT, LABEL, OPTIMIZER, PROBLEM};
 
 /// The commit the result was produced from (any non-empty text of `[0-9A-Za-z._-]`).
@@ -206,6 +208,17 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryStoreError + '_ 
     }
 }
 
+/// An error of [`AtomicFile`] (only ever an I/O error) as a store error.
+fn store_err(e: ResultsError) -> HistoryStoreError {
+    match e {
+        ResultsError::Io { path, source } => HistoryStoreError::Io { path, source },
+        other => HistoryStoreError::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
+
 fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> HistoryStoreError + '_ {
     move |source| HistoryStoreError::Polars {
         path: path.to_path_buf(),
@@ -317,7 +330,7 @@ fn entry_frame(entry: &HistoryEntry) -> PolarsResult<DataFrame> {
 }
 
 /// Writes `entry` as `<store>/<commit>.parquet` (see the module docs: temporary file, fsync,
-/// then a hard link that refuses an existing commit, or with `replace` a rename over it; other
+/// then a rename or hard link that refuses an existing commit, or with `replace` a rename over it; other
 /// files of the same commit under another abbreviation are removed after a replace). Creates
 /// the store folder if needed. Returns the file written.
 pub fn write_entry(
@@ -336,57 +349,32 @@ pub fn write_entry(
             path: old.clone(),
         });
     }
-    let tmp = tmp_path(&path);
-    let written = write_synced(&tmp, entry);
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let published = if replace {
-        fs::rename(&tmp, &path).map_err(io_err(&path))
-    } else {
-        match fs::hard_link(&tmp, &path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(HistoryStoreError::Exists {
-                    commit: commit.clone(),
-                    path: path.clone(),
-                })
-            }
-            Err(e) => Err(io_err(&path)(e)),
-        }
-    };
-    if !replace || published.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    published?;
-    for old in existing.iter().filter(|p| **p != path) {
-        fs::remove_file(old).map_err(io_err(old))?;
-    }
-    sync_dir(store);
-    Ok(path)
-}
-
-/// Writes the entry's Parquet file to `tmp` and flushes it to disk.
-fn write_synced(tmp: &Path, entry: &HistoryEntry) -> Result<(), HistoryStoreError> {
-    let mut df = entry_frame(entry).map_err(pl_err(tmp))?;
-    let file = File::create(tmp).map_err(io_err(tmp))?;
+    let mut df = entry_frame(entry).map_err(pl_err(&path))?;
+    let file = AtomicFile::create(&path).map_err(store_err)?;
     let mut out = BufWriter::new(file);
     ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(None))
         .set_parallel(false)
         .finish(&mut df)
-        .map_err(pl_err(tmp))?;
-    out.flush().map_err(io_err(tmp))?;
-    let file = out.into_inner().map_err(|e| io_err(tmp)(e.into_error()))?;
-    file.sync_all().map_err(io_err(tmp))
-}
-
-/// Flushes a folder's entries to disk (best effort: not every platform can open a folder).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+        .map_err(pl_err(&path))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_err(&path)(e.into_error()))?;
+    if replace {
+        file.commit().map_err(store_err)?;
+    } else if !file.commit_new().map_err(store_err)? {
+        return Err(HistoryStoreError::Exists {
+            commit: commit.clone(),
+            path,
+        });
     }
+    for old in existing.iter().filter(|p| **p != path) {
+        fs::remove_file(old).map_err(io_err(old))?;
+    }
+    if replace && existing.iter().any(|p| *p != path) {
+        atomic::sync_dir(store).map_err(store_err)?;
+    }
+    Ok(path)
 }
 
 /// The column `name` of a store file, or why it is missing.

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! <out>/
-//!   parts/<run_id>.part      one finished run (written to a temporary name, then renamed)
+//!   parts/<run_id>.part      one finished run (temporary file, fsync, rename: see [`atomic`])
 //!   runs.parquet             one row per finished run, in plan order
 //!   metrics.parquet          one row per (run, recorded step), in plan order then step order
 //!   experiment.yaml          the resolved experiment
@@ -52,21 +52,24 @@
 //! experiment gives the same values bit for bit whatever `--jobs` is and whether the sweep was
 //! resumed. Compare results with `wall_time_s` dropped.
 
+pub mod atomic;
 mod consolidate;
 mod dataset;
 mod error;
 pub mod history;
 mod part;
+pub mod process;
 mod read;
 mod record;
 mod runs_table;
 mod schema;
 pub mod select;
 
+pub use atomic::{AtomicFile, remove_stale_temps, write_atomic};
 pub use consolidate::{Consolidated, METRICS_ROW_GROUP, consolidate};
 pub use dataset::ParquetTables;
 pub use error::ResultsError;
-pub use part::{decode_part, encode_part, read_part, write_atomic, write_part};
+pub use part::{decode_part, encode_part, read_part, write_part};
 pub use read::{read_metrics, read_parquet, read_runs, write_parquet};
 pub use record::{MetricRow, RunOutcome, RunStatus};
 pub use schema::*;

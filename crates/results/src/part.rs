@@ -1,9 +1,11 @@
-//! Part files: one finished run, written atomically as it finishes, read back bit for bit.
+//! Part files: one finished run, written atomically and durably as it finishes, read back bit for
+//! bit.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::atomic::write_atomic;
 use crate::error::{ResultsError, io_err};
 use crate::record::{MetricRow, RunOutcome, RunStatus};
 use crate::schema::part_path;
@@ -202,26 +204,8 @@ pub fn decode_part(buf: &[u8]) -> Result<RunOutcome, String> {
     })
 }
 
-/// Writes `bytes` to `path` atomically: to a temporary name in the same folder, then renamed.
-/// A reader (or a resumed sweep) sees either no file or the complete file, even after `kill -9`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
-    let tmp = tmp_path(path);
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
-}
-
-/// A temporary sibling of `path`, unique per process and thread.
-pub(crate) fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tid = format!("{:?}", std::thread::current().id());
-    let tid: String = tid.chars().filter(char::is_ascii_digit).collect();
-    path.with_file_name(format!(".{name}.tmp-{}-{tid}", std::process::id()))
-}
-
-/// Writes the part file of a finished run into `<dir>/parts/` (atomically).
+/// Writes the part file of a finished run into `<dir>/parts/` (atomically and durably: see
+/// [`crate::atomic`]).
 pub fn write_part(dir: &Path, outcome: &RunOutcome) -> Result<(), ResultsError> {
     write_atomic(&part_path(dir, &outcome.run_id), &encode_part(outcome))
 }
