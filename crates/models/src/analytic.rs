@@ -7,8 +7,10 @@
 //! from the `libm` crate, so recorded values are the same bits on every platform.
 
 use rand::Rng;
+use rand::distr::Distribution;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+
+use crate::normal::StandardNormal;
 
 use crate::config::{ProblemConfig, ProblemKind};
 use crate::problem::{EvalCounts, Problem, TestMetrics};

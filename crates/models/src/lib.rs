@@ -36,6 +36,7 @@ pub mod gemm;
 pub mod layers;
 mod nets;
 mod network;
+pub mod normal;
 pub mod problem;
 mod seeds;
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Synthetic data generated from the seed with ndarray-rand (ChaCha8 stream `STREAM_DATA`).
 
+use crate::normal::StandardNormal;
 use ndarray::{Array1, Array2};
 use ndarray_rand::RandomExt;
-use ndarray_rand::rand_distr::StandardNormal;
 
 use super::Dataset;
 use crate::seeds;

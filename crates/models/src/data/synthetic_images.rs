@@ -1,8 +1,8 @@
 //! `synthetic_images`: seeded class templates plus noise, for tests and benchmarks of the
 //! convolutional networks without downloads.
 
+use crate::normal::StandardNormal;
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 use super::{Dataset, ImageShape};
 use crate::seeds;

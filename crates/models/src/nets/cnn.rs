@@ -39,9 +39,9 @@
 //!   dense weights Xavier uniform, biases 0. (DeepOBS's `cifar10_3c3d` problem also adds an L2
 //!   penalty of 0.002 on the weights; here use the optimizer's `weight_decay`.)
 
+use crate::normal::StandardNormal;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 use super::Built;
 use crate::config::Activation;

@@ -129,7 +129,10 @@ fn space(m: &Map<String, Value>) -> Result<Vec<Value>, String> {
             #[allow(clippy::cast_precision_loss)]
             let t = i as f64 / (n - 1) as f64;
             if kind == "logspace" {
-                round12(10f64.powf(a.log10() + t * (b.log10() - a.log10())))
+                // `pow` and `log10` from the libm crate: the values become learning rates and
+                // ids, which must not depend on the platform's libm.
+                let (la, lb) = (libm::log10(a), libm::log10(b));
+                round12(libm::pow(10.0, la + t * (lb - la)))
             } else {
                 round12(a + t * (b - a))
             }
