@@ -74,6 +74,19 @@ pub struct RunArgs {
     /// needs a file system where exclusive file creation is atomic, which old NFS is not).
     #[arg(long)]
     pub no_shard_help: bool,
+    /// On SIGINT (Ctrl-C) or SIGTERM: seconds runs in flight may take to finish before they are
+    /// abandoned (no new run starts; a second signal quits at once).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_grace)]
+    pub grace_period: std::time::Duration,
+}
+
+/// A grace period in seconds: a finite number ≥ 0.
+fn parse_grace(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds (e.g. 10 or 2.5)"))?;
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("the grace period must be a number of seconds ≥ 0, found `{text}`"))
 }
 
 /// `optbench validate`.

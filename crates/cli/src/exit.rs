@@ -3,9 +3,12 @@
 //! | code | meaning |
 //! |---:|---|
 //! | 0 | success (`compare`: no regression) |
-//! | 1 | a run failed (`run`), a regression (`compare`), an interrupted sweep |
+//! | 1 | a run failed (`run`), a regression (`compare`), a sweep stopped by its embedding program |
 //! | 2 | bad input: experiment file, command line, results folder not comparable or incomplete, a commit already in the history store |
-//! | 3 | internal error: a bug, or writing results failed |
+//! | 3 | internal error: a bug |
+//! | 4 | I/O error: a file or folder that cannot be written, created or read back (a full disk, permissions, a read-only folder); the message names it; what was written before is intact |
+//! | 130 | `run` stopped by SIGINT (Ctrl-C): finished runs are kept, the same command resumes (a second SIGINT exits at once, also 130) |
+//! | 143 | `run` stopped by SIGTERM (Slurm's `scancel` or time limit, Kubernetes): as for 130 |
 //!
 //! Every command returns `Result<ExitCode, CliError>`; [`CliError::exit_code`] is one exhaustive
 //! match over every library error, so a new error variant cannot reach the user without a code.
@@ -26,12 +29,18 @@ use optbench_spec::ExperimentError;
 pub enum ExitCode {
     /// 0: success.
     Ok,
-    /// 1: a failed run, a regression or an interrupted sweep.
+    /// 1: a failed run, a regression or a sweep stopped by its embedding program.
     Failed,
     /// 2: bad input.
     BadInput,
     /// 3: internal error.
     Internal,
+    /// 4: a file or folder that cannot be written, created or read back.
+    Io,
+    /// 130 (128 + 2): `run` stopped by SIGINT.
+    Sigint,
+    /// 143 (128 + 15): `run` stopped by SIGTERM.
+    Sigterm,
 }
 
 impl ExitCode {
@@ -42,6 +51,19 @@ impl ExitCode {
             ExitCode::Failed => 1,
             ExitCode::BadInput => 2,
             ExitCode::Internal => 3,
+            ExitCode::Io => 4,
+            ExitCode::Sigint => 130,
+            ExitCode::Sigterm => 143,
+        }
+    }
+
+    /// The code of a sweep stopped by `signal` (Some(2): SIGINT, Some(15): SIGTERM; None: by
+    /// the embedding program's stop flag).
+    pub fn interrupted(signal: Option<i32>) -> Self {
+        match signal {
+            Some(2) => ExitCode::Sigint,
+            Some(15) => ExitCode::Sigterm,
+            _ => ExitCode::Failed,
         }
     }
 }
@@ -59,12 +81,12 @@ pub enum CliError {
     #[error(transparent)]
     Sweep(#[from] SweepError),
     /// The results are saved, but drawing or reporting them failed.
-    #[error("the results are saved, but {what} failed: {message}")]
+    #[error("the results are saved, but {what} failed: {source}")]
     AfterSweep {
         /// `drawing figures` or `the report`.
         what: &'static str,
         /// The error.
-        message: String,
+        source: Box<CliError>,
     },
     /// `optbench merge`.
     #[error(transparent)]
@@ -92,33 +114,42 @@ pub enum CliError {
 impl CliError {
     /// The exit code of this error: the one place errors are classified.
     pub fn exit_code(&self) -> ExitCode {
-        use ExitCode::{BadInput, Internal};
+        use ExitCode::{BadInput, Internal, Io};
         match self {
             CliError::Experiment(_) | CliError::Usage(_) => BadInput,
             CliError::Sweep(e) => match e {
-                SweepError::Io { .. } | SweepError::Results(_) | SweepError::ThreadPool { .. } => {
-                    Internal
-                }
+                SweepError::Io { .. } => Io,
+                SweepError::Results(r) => match r {
+                    ResultsError::Io { .. } => Io,
+                    ResultsError::CorruptPart { .. } | ResultsError::Polars { .. } => Internal,
+                },
+                SweepError::ThreadPool { .. } => Internal,
             },
-            CliError::AfterSweep { .. } | CliError::Panic(_) => Internal,
+            // Figures and the report of a finished sweep: only I/O is the user's to fix.
+            CliError::AfterSweep { source, .. } => match source.exit_code() {
+                Io => Io,
+                _ => Internal,
+            },
+            CliError::Panic(_) => Internal,
             CliError::Merge(e) => match e {
                 MergeError::Incomplete { .. }
                 | MergeError::PlanMismatch(_)
                 | MergeError::NoExperiment { .. }
                 | MergeError::Experiment(_) => BadInput,
                 MergeError::Results(r) => results_code(r),
-                MergeError::Io { .. } => Internal,
+                MergeError::Io { .. } => Io,
             },
             CliError::Compare(e) => match e {
                 CompareError::BadArgs(_) | CompareError::Read { .. } => BadInput,
-                CompareError::WriteReport { .. } | CompareError::Internal(_) => Internal,
+                CompareError::WriteReport { .. } => Io,
+                CompareError::Internal(_) => Internal,
             },
             CliError::Plot(e) => plot_code(e),
             CliError::Report(e) => match e {
                 ReportError::Data(d) => data_code(d),
                 ReportError::Plot(p) => plot_code(p),
                 ReportError::NoRuns { .. } => BadInput,
-                ReportError::Io { .. } => Internal,
+                ReportError::Io { .. } => Io,
             },
             CliError::History(e) => match e {
                 HistoryError::BadArgs(_)
@@ -129,17 +160,17 @@ impl CliError {
                     HistoryStoreError::BadCommit(_)
                     | HistoryStoreError::Exists { .. }
                     | HistoryStoreError::Schema { .. } => BadInput,
-                    HistoryStoreError::Io { .. } | HistoryStoreError::Polars { .. } => Internal,
+                    HistoryStoreError::Io { .. } => Io,
+                    HistoryStoreError::Polars { .. } => Internal,
                 },
                 HistoryError::Plot(p) => plot_code(p),
-                HistoryError::Write { .. } => Internal,
+                HistoryError::Write { .. } => Io,
             },
             CliError::Html(e) => match e {
                 HtmlError::Data(d) => data_code(d),
                 HtmlError::NoRuns { .. } => BadInput,
-                HtmlError::Read { .. } | HtmlError::Write { .. } | HtmlError::Json { .. } => {
-                    Internal
-                }
+                HtmlError::Read { .. } | HtmlError::Write { .. } => Io,
+                HtmlError::Json { .. } => Internal,
             },
         }
     }
@@ -150,7 +181,8 @@ fn plot_code(e: &PlotError) -> ExitCode {
     match e {
         PlotError::Data(d) => data_code(d),
         PlotError::NoRuns { .. } => ExitCode::BadInput,
-        PlotError::Font | PlotError::Io { .. } | PlotError::Draw { .. } => ExitCode::Internal,
+        PlotError::Io { .. } => ExitCode::Io,
+        PlotError::Font | PlotError::Draw { .. } => ExitCode::Internal,
     }
 }
 
@@ -164,7 +196,8 @@ fn data_code(e: &DataError) -> ExitCode {
 fn results_code(e: &ResultsError) -> ExitCode {
     match e {
         ResultsError::CorruptPart { .. } => ExitCode::BadInput,
-        ResultsError::Io { .. } | ResultsError::Polars { .. } => ExitCode::Internal,
+        ResultsError::Io { .. } => ExitCode::Io,
+        ResultsError::Polars { .. } => ExitCode::Internal,
     }
 }
 
@@ -207,8 +240,52 @@ mod tests {
             path: "o".into(),
             source: std::io::Error::other("disk full"),
         });
-        assert_eq!(e.exit_code(), ExitCode::Internal);
+        assert_eq!(e.exit_code(), ExitCode::Io);
         assert_eq!(ExitCode::Failed.code(), 1);
         assert_eq!(ExitCode::Ok.code(), 0);
+    }
+
+    #[test]
+    fn io_errors_have_their_own_code_and_name_the_file() {
+        let full = || std::io::Error::from_raw_os_error(28); // ENOSPC
+        let path = std::path::PathBuf::from("/results/x/parts/abc.part");
+        let e = CliError::from(SweepError::Results(ResultsError::Io {
+            path: path.clone(),
+            source: full(),
+        }));
+        assert_eq!(e.exit_code().code(), 4);
+        let line = one_line(&e);
+        assert!(line.contains("/results/x/parts/abc.part"), "{line}");
+        assert!(line.contains("No space left on device"), "{line}");
+        let e = CliError::from(SweepError::Io {
+            path: path.clone(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        assert_eq!(e.exit_code(), ExitCode::Io);
+        let e = CliError::from(MergeError::Io {
+            path: path.clone(),
+            source: full(),
+        });
+        assert_eq!(e.exit_code(), ExitCode::Io);
+        let e = CliError::AfterSweep {
+            what: "the report",
+            source: Box::new(CliError::from(ReportError::Io {
+                path,
+                source: full(),
+            })),
+        };
+        assert_eq!(e.exit_code(), ExitCode::Io);
+        let e = CliError::AfterSweep {
+            what: "drawing figures",
+            source: Box::new(CliError::from(PlotError::Font)),
+        };
+        assert_eq!(e.exit_code(), ExitCode::Internal);
+    }
+
+    #[test]
+    fn signals_exit_with_128_plus_their_number() {
+        assert_eq!(ExitCode::interrupted(Some(2)).code(), 130);
+        assert_eq!(ExitCode::interrupted(Some(15)).code(), 143);
+        assert_eq!(ExitCode::interrupted(None).code(), 1);
     }
 }

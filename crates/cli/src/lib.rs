@@ -29,7 +29,15 @@ pub fn main() -> i32 {
         Err(CliError::Panic(_)) => exit::ExitCode::Internal.code(),
         Err(err) => {
             eprintln!("optbench: error: {}", one_line(&err));
-            err.exit_code().code()
+            let code = err.exit_code();
+            if code == exit::ExitCode::Io {
+                eprintln!(
+                    "optbench: a file could not be written or read (a full disk, permissions, a \
+                     read-only folder?); everything written before is intact: fix the cause and \
+                     run the same command again"
+                );
+            }
+            code.code()
         }
     }
 }

@@ -107,14 +107,17 @@ pub enum MergeError {
 }
 
 impl MergeError {
-    /// 2 for incomplete or mismatched input, 3 for I/O and internal errors.
+    /// 2 for incomplete or mismatched input, 4 for I/O errors, 3 for other internal errors
+    /// (what `optbench merge` exits with: the binary's table in `crates/cli/src/exit.rs`).
     pub fn exit_code(&self) -> i32 {
         match self {
             MergeError::Incomplete { .. }
             | MergeError::PlanMismatch(_)
             | MergeError::NoExperiment { .. }
-            | MergeError::Experiment(_) => 2,
-            MergeError::Results(_) | MergeError::Io { .. } => 3,
+            | MergeError::Experiment(_)
+            | MergeError::Results(ResultsError::CorruptPart { .. }) => 2,
+            MergeError::Io { .. } | MergeError::Results(ResultsError::Io { .. }) => 4,
+            MergeError::Results(ResultsError::Polars { .. }) => 3,
         }
     }
 }

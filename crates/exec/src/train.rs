@@ -25,7 +25,7 @@
 //! (taken only before updates that end in a recorded row) are allocated once, and the rows'
 //! vector is reserved up front.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use optbench_models::Problem;
 
@@ -34,8 +34,47 @@ use optbench_spec::plan::{Budget, RunSpec, TrainSpec};
 
 use crate::assemble::{RunError, RunParts};
 
-/// Steps between two checks of the stop flag (besides every recorded row).
-const STOP_CHECK_EVERY: u64 = 1024;
+/// The most steps between two checks of the stop flag (besides every recorded row).
+const STOP_CHECK_MAX_STEPS: u64 = 1024;
+/// The time aimed at between two checks of the stop flag: a SIGTERM's grace period is spent
+/// finishing runs, not waiting for a check.
+const STOP_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// When to check the stop flag: about every [`STOP_CHECK_EVERY`] of training, by doubling or
+/// halving the number of steps between checks (1 to [`STOP_CHECK_MAX_STEPS`]). Only the time
+/// of a stop depends on it, never a recorded value.
+struct StopCheck {
+    next: u64,
+    every: u64,
+    last: Instant,
+}
+
+impl StopCheck {
+    fn new() -> Self {
+        StopCheck {
+            next: 0,
+            every: 1,
+            last: Instant::now(),
+        }
+    }
+
+    /// Whether to check at step `t`.
+    fn due(&mut self, t: u64) -> bool {
+        if t < self.next {
+            return false;
+        }
+        let now = Instant::now();
+        let took = now.duration_since(self.last);
+        if took > STOP_CHECK_EVERY {
+            self.every = (self.every / 2).max(1);
+        } else if took < STOP_CHECK_EVERY / 4 {
+            self.every = (self.every * 2).min(STOP_CHECK_MAX_STEPS);
+        }
+        self.last = now;
+        self.next = t + self.every;
+        true
+    }
+}
 
 /// The number of updates of a run.
 pub fn total_steps(train: &TrainSpec, batches_per_epoch: u64) -> u64 {
@@ -117,7 +156,8 @@ impl Recorder {
 /// Runs the training loop of `spec` on `parts`.
 ///
 /// Returns the outcome (status `ok` or `diverged`), [`RunError::Stopped`] when `stop()` returned
-/// true (checked at every recorded row and every 1,024 steps), or the error that makes the run
+/// true (checked at every recorded row and about every 0.1 s, at most every 1,024 steps), or
+/// the error that makes the run
 /// `failed` (the optimizer rejected a step).
 pub fn train(
     spec: &RunSpec,
@@ -177,8 +217,9 @@ pub fn train(
     let mut examples_seen: u64 = 0;
     let mut batch_sum = 0.0_f64;
     let mut batch_count = 0_u64;
+    let mut stop_check = StopCheck::new();
     for t in 0..total {
-        if t % STOP_CHECK_EVERY == 0 && stop() {
+        if stop_check.due(t) && stop() {
             return Err(RunError::Stopped);
         }
         let record_next = (t + 1) % eval_every == 0 || t + 1 == total;

@@ -37,7 +37,7 @@ fn opts(dir: &Path, shard: Option<Shard>) -> SweepOptions {
     let mut o = SweepOptions::new(dir, dir);
     o.jobs = Some(1);
     o.progress = false;
-    o.ctrl_c = false;
+    o.signals = false;
     o.shard = shard;
     o
 }

@@ -88,7 +88,7 @@ fn opts(dir: &Path, jobs: usize) -> SweepOptions {
     let mut o = SweepOptions::new(dir, dir);
     o.jobs = Some(jobs);
     o.progress = false;
-    o.ctrl_c = false;
+    o.signals = false;
     o
 }
 

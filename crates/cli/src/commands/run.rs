@@ -34,19 +34,26 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     opts.force = args.force;
     opts.shard = shard;
     opts.help_other_shards = !args.no_shard_help;
+    opts.grace = args.grace_period;
     let summary = sweep::run_plan(&plan, &opts)?;
     for (id, label, message) in &summary.failures {
         eprintln!("optbench: run {id} ({label}) failed: {message}");
     }
     eprintln!(
-        "optbench: {} runs in {:.1} s ({} ok, {} diverged, {} failed{}{}) in {}",
+        "optbench: {} runs in {:.1} s ({} ok, {} diverged, {} failed; {} run here{}{}{}) in {}",
         summary.selected_runs,
         summary.wall_time_s,
         summary.ok,
         summary.diverged,
         summary.failed,
+        summary.ran,
         if summary.resumed > 0 {
             format!(", {} kept from an earlier sweep", summary.resumed)
+        } else {
+            String::new()
+        },
+        if summary.helped_by_others > 0 {
+            format!(", {} run by another process", summary.helped_by_others)
         } else {
             String::new()
         },
@@ -58,8 +65,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         out.display()
     );
     if summary.interrupted {
-        eprintln!("optbench: interrupted; run the same command again to finish the missing runs");
-        return Ok(ExitCode::Failed);
+        eprintln!(
+            "optbench: interrupted{}; run the same command again to finish the missing runs",
+            summary
+                .signal
+                .map(|s| format!(" by {}", sweep::interrupt::signal_name(s)))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::interrupted(summary.signal));
     }
     if let Some(s) = shard {
         if summary.helped > 0 || summary.helped_by_others > 0 {
@@ -83,7 +96,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         };
         let files = plot::plot_results(&out, &popts).map_err(|e| CliError::AfterSweep {
             what: "drawing figures",
-            message: e.to_string(),
+            source: Box::new(e.into()),
         })?;
         let ropts = report::ReportOptions {
             profiles: args.figures.targets(),
@@ -92,11 +105,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         };
         let report = report::write_report_with(&out, &ropts).map_err(|e| CliError::AfterSweep {
             what: "the report",
-            message: e.to_string(),
+            source: Box::new(e.into()),
         })?;
         let page = html::write_html_report(&out).map_err(|e| CliError::AfterSweep {
             what: "the report",
-            message: e.to_string(),
+            source: Box::new(e.into()),
         })?;
         eprintln!(
             "optbench: {} figure file(s) in {}, tables in {} and {}",

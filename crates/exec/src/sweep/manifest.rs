@@ -41,6 +41,13 @@ pub(super) fn manifest_json(
         "runs_done_by_other_shards": s.helped_by_others,
         "missing_runs": s.missing,
         "interrupted": s.interrupted,
+        "interrupted_by": match (s.interrupted, s.signal) {
+            (_, Some(signal)) => Some(super::interrupt::signal_name(signal)),
+            (true, None) => Some("stop flag".to_string()),
+            (false, None) => None,
+        },
+        "grace_period_s": opts.grace.as_secs_f64(),
+        "abandoned_runs": s.abandoned,
         "status_counts": {"ok": s.ok, "diverged": s.diverged, "failed": s.failed},
         "runs_file": s.runs_file.file_name().map(|f| f.to_string_lossy().into_owned()),
         "metrics_file": s.metrics_file.file_name().map(|f| f.to_string_lossy().into_owned()),

@@ -10,45 +10,55 @@
 //! - **Resume**: a new sweep of the same plan into the same folder keeps every part whose run
 //!   finished (`ok` or `diverged`) and runs only the others; `failed` runs are run again (the
 //!   cause, e.g. a missing data file, may have been fixed). `force` deletes the old parts and
-//!   consolidated files first.
+//!   consolidated files first (never use it while another process works in the folder).
+//! - **One writer per run**: every run is claimed before it starts (`parts/.claim.<run_id>`,
+//!   published atomically, recording host, pid and start time; removed once the part file is
+//!   written), so several processes on one results folder (a job resubmitted while the old one
+//!   still runs, shards helping each other) never run the same run. A process leaves runs that
+//!   another one holds for the end and waits for them; a claim whose holder is gone is taken
+//!   over (see [`claims`]).
 //! - **Shards help each other**: with `--shard I/N`, a shard that has finished its own runs goes
 //!   on with the unfinished runs of the other shards of the same split that are running at the
 //!   moment (each running shard keeps a marker `parts/.running.shard-J-of-N`), from the end of
 //!   their lists, while their owners work from the front. A static split finishes when its
 //!   slowest shard does, and shards slow down for reasons the split cannot know (a slower or
 //!   shared node, a busier core); helping makes the split finish about when a single process
-//!   with the same cores would. Runs are deterministic and part files are written atomically, so
-//!   a run done twice only costs time, but it is avoided: every shard claims a run before
-//!   running it (`parts/.claim.<run_id>`, created exclusively; removed once the part file is
-//!   written), helpers skip claimed runs, and an owner skips runs a helper finished or claimed
-//!   first, waiting for those at the end (and running one itself if the helper has not
-//!   delivered within twice its longest run plus a second). Shards that have not
-//!   started (no marker) are never helped, so a queue of shards on a cluster is not drained by
-//!   the first one; a shard that was killed leaves its marker, and the others finish its runs.
-//!   Each shard still consolidates only its own runs; `optbench merge` combines all part files.
+//!   with the same cores would. Shards that have not started (no marker) are never helped, so a
+//!   queue of shards on a cluster is not drained by the first one; a shard that was killed
+//!   leaves its marker, and the others finish its runs. Each shard still consolidates only its
+//!   own runs; `optbench merge` combines all part files.
 //! - **Failures are data**: a run whose problem or optimizer cannot be built, whose optimizer
 //!   rejects a step, or that panics is recorded as `failed` with the message; the sweep goes on.
 //!   Panics inside runs do not print the default panic message or backtrace.
-//! - **Ctrl-C** stops taking new runs; runs in flight are abandoned at their next check
-//!   (every recorded row or 1,024 steps); finished runs are kept and consolidated and
-//!   [`SweepSummary::interrupted`] is set. A second Ctrl-C exits at once (code 130).
+//! - **SIGINT (Ctrl-C) and SIGTERM** (see [`interrupt`]): no new run starts; runs in flight have
+//!   [`SweepOptions::grace`] (default 10 s) to finish and are abandoned at their next check
+//!   after it (checks come at every recorded row and about every 0.1 s of training); finished
+//!   runs are kept and consolidated, the manifest records the interruption and the signal, and
+//!   [`SweepSummary::signal`] is set. A second signal exits at once (130 for SIGINT, 143 for
+//!   SIGTERM). The next sweep resumes.
+//! - **Crash-safe files**: part files, the manifest and the consolidated files are written to a
+//!   temporary file, flushed to disk and renamed ([`optbench_results::atomic`]); temporary files
+//!   and claims left by dead processes are removed when a sweep starts. A file that cannot be
+//!   written (a full disk, permissions, a read-only folder) ends the sweep with
+//!   [`SweepError`] naming the file; finished runs are kept.
 //! - **Progress**: a bar (runs done/total, elapsed, ETA) when stderr is a terminal, plain lines
 //!   every 5 % or 10 s otherwise.
 //! - **Provenance**: `experiment.yaml` (the resolved experiment) and `manifest.json` (optbench
 //!   version, git commit, rustc, CPU, threads, start and end time in RFC 3339, plan size, counts
-//!   by status).
+//!   by status, interruption).
 
 mod claims;
-mod interrupt;
+pub mod interrupt;
 mod isolation;
 mod manifest;
 mod progress;
+mod schedule;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use optbench_results::{
     self as results, EXPERIMENT_YAML, OutputNames, PART_EXT, PARTS_DIR, ResultsError, RunStatus,
@@ -58,9 +68,13 @@ use optbench_spec::shard::Shard;
 
 use crate::assemble::{RunBuilder, StandardBuilder};
 pub use claims::running_marker;
-use claims::{Scheduler, claim_path};
+use interrupt::Interrupt;
 pub use manifest::{RUSTC_VERSION, rfc3339};
 use progress::Progress;
+use schedule::Scheduler;
+
+/// The default of [`SweepOptions::grace`].
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
 /// How to run a plan.
 #[derive(Clone, Debug)]
@@ -80,15 +94,17 @@ pub struct SweepOptions {
     pub help_other_shards: bool,
     /// Show progress on stderr.
     pub progress: bool,
-    /// Install a Ctrl-C handler that stops the sweep gracefully.
-    pub ctrl_c: bool,
-    /// An extra stop flag (tests, embedding programs): raising it acts like Ctrl-C.
+    /// Handle SIGINT (Ctrl-C) and SIGTERM: stop the sweep gracefully (see the module docs).
+    pub signals: bool,
+    /// After a stop, how long runs in flight may go on to finish before they are abandoned.
+    pub grace: Duration,
+    /// An extra stop flag (tests, embedding programs): raising it acts like a signal.
     pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl SweepOptions {
-    /// Defaults: all cores, no force, whole plan, shards help each other, progress shown, Ctrl-C
-    /// handled.
+    /// Defaults: all cores, no force, whole plan, shards help each other, progress shown,
+    /// SIGINT and SIGTERM handled with a grace period of [`DEFAULT_GRACE`].
     pub fn new(out_dir: impl Into<PathBuf>, base_dir: impl Into<PathBuf>) -> Self {
         Self {
             out_dir: out_dir.into(),
@@ -98,7 +114,8 @@ impl SweepOptions {
             shard: None,
             help_other_shards: true,
             progress: true,
-            ctrl_c: true,
+            signals: true,
+            grace: DEFAULT_GRACE,
             stop: None,
         }
     }
@@ -119,7 +136,7 @@ pub struct SweepSummary {
     pub ran: usize,
     /// Runs of other shards this shard ran after finishing its own (see the module docs).
     pub helped: usize,
-    /// Runs of this shard that another shard ran first.
+    /// Runs of this shard (or of the plan, without shards) that another process ran.
     pub helped_by_others: usize,
     /// Runs in the consolidated files by status.
     pub ok: usize,
@@ -129,8 +146,15 @@ pub struct SweepSummary {
     pub failed: usize,
     /// Runs of the shard that did not finish (interrupted).
     pub missing: usize,
-    /// The sweep was stopped by Ctrl-C or the stop flag.
+    /// The sweep was stopped by a signal or the stop flag.
     pub interrupted: bool,
+    /// The signal that stopped it (2: SIGINT, 15: SIGTERM), if one did.
+    pub signal: Option<i32>,
+    /// Runs that were in flight when the grace period ended, given up (they run again next
+    /// time).
+    pub abandoned: usize,
+    /// Stale temporary files and claims of dead processes removed before the sweep.
+    pub removed_stale: usize,
     /// Up to 10 failures of this sweep: (run id, label, message).
     pub failures: Vec<(String, String, String)>,
     /// The consolidated runs file.
@@ -216,17 +240,10 @@ pub fn run_plan_with(
             })
             .collect(),
     };
-    prepare_folder(plan, opts, &selected, &names)?;
+    let removed_stale = prepare_folder(plan, opts, &selected, &names)?;
     let others = other_shards_runs(plan, opts);
-    let todo = unfinished(plan, out, &selected)?;
+    let (todo, longest_ms) = unfinished(plan, out, &selected)?;
     let resumed = selected.len() - todo.len();
-    // Claims on this shard's unfinished runs are left over from a crash (or belong to a helper
-    // that started while this shard was away; it may finish the run too, which is harmless).
-    if opts.shard.is_some() {
-        for &i in &todo {
-            remove_if_exists(&claim_path(out, &plan.run_id(i)))?;
-        }
-    }
     let jobs = opts
         .jobs
         .filter(|&j| j > 0)
@@ -238,8 +255,17 @@ pub fn run_plan_with(
             selected.len()
         ));
     }
-    let scheduler = Scheduler::new(plan, out, opts.shard.is_some(), &todo, &others);
-    let counts = execute(plan, opts, builder, &scheduler, &progress, jobs, resumed)?;
+    if opts.progress && removed_stale > 0 {
+        progress.message(&format!(
+            "optbench: removed {removed_stale} temporary file(s) and claim(s) left by processes \
+             that died"
+        ));
+    }
+    let interrupt = Interrupt::start(opts.signals, opts.grace, opts.stop.clone());
+    let scheduler = Scheduler::new(plan, out, &todo, &others, longest_ms);
+    let counts = execute(
+        plan, opts, builder, &scheduler, &interrupt, &progress, jobs, resumed,
+    )?;
     progress.finish();
 
     let consolidated = results::consolidate(
@@ -260,7 +286,10 @@ pub fn run_plan_with(
         diverged: consolidated.diverged,
         failed: consolidated.failed,
         missing: selected.len() - consolidated.runs,
-        interrupted: counts.interrupted,
+        interrupted: interrupt.stopping(),
+        signal: interrupt.signal(),
+        abandoned: counts.abandoned,
+        removed_stale,
         failures: counts.failures,
         runs_file: out.join(&names.runs),
         metrics_file: out.join(&names.metrics),
@@ -276,13 +305,14 @@ pub fn run_plan_with(
 }
 
 /// `--force` (deletes earlier parts and results of this plan, or of this shard), the parts
-/// folder, `experiment.yaml` and a shard's running marker.
+/// folder, `experiment.yaml`, a shard's running marker, and the removal of temporary files and
+/// claims left by dead processes (returns how many).
 fn prepare_folder(
     plan: &Plan,
     opts: &SweepOptions,
     selected: &[usize],
     names: &OutputNames,
-) -> Result<(), SweepError> {
+) -> Result<usize, SweepError> {
     let out = opts.out_dir.as_path();
     let parts_dir = out.join(PARTS_DIR);
     if opts.force {
@@ -302,6 +332,9 @@ fn prepare_folder(
         }
     }
     std::fs::create_dir_all(&parts_dir).map_err(io_err(&parts_dir))?;
+    let removed = results::remove_stale_temps(out)?
+        + results::remove_stale_temps(&parts_dir)?
+        + claims::remove_dead_claims(out)?;
     results::write_atomic(&out.join(EXPERIMENT_YAML), plan.resolved_yaml.as_bytes())?;
     if let Some(s) = opts.shard {
         let text = format!(
@@ -311,7 +344,7 @@ fn prepare_folder(
         );
         results::write_atomic(&running_marker(out, s), text.as_bytes())?;
     }
-    Ok(())
+    Ok(removed)
 }
 
 /// Runs of the other shards, last first, with their owner: helped once this shard's own runs
@@ -333,10 +366,14 @@ fn other_shards_runs(plan: &Plan, opts: &SweepOptions) -> Vec<(usize, Shard)> {
     }
 }
 
-/// The selected runs without a finished part file (resume): finished parts are kept, failed
-/// and unreadable ones removed. The parts folder is listed once, so a fresh sweep of a million
-/// runs does not stat a million files.
-fn unfinished(plan: &Plan, out: &Path, selected: &[usize]) -> Result<Vec<usize>, SweepError> {
+/// The selected runs without a finished part file (resume), and the longest of the finished
+/// ones (ms): finished parts are kept, failed and unreadable ones removed. The parts folder is
+/// listed once, so a fresh sweep of a million runs does not stat a million files.
+fn unfinished(
+    plan: &Plan,
+    out: &Path,
+    selected: &[usize],
+) -> Result<(Vec<usize>, u64), SweepError> {
     let parts_dir = out.join(PARTS_DIR);
     let present: HashSet<String> = std::fs::read_dir(&parts_dir)
         .map_err(io_err(&parts_dir))?
@@ -348,6 +385,7 @@ fn unfinished(plan: &Plan, out: &Path, selected: &[usize]) -> Result<Vec<usize>,
         })
         .collect();
     let mut todo = Vec::with_capacity(selected.len());
+    let mut longest = Duration::ZERO;
     for &i in selected {
         if present.is_empty() {
             todo.push(i);
@@ -360,54 +398,56 @@ fn unfinished(plan: &Plan, out: &Path, selected: &[usize]) -> Result<Vec<usize>,
         }
         let path = results::part_path(out, &id);
         match results::read_part(&path) {
-            Ok(o) if o.run_id == id && o.status != RunStatus::Failed => {}
+            Ok(o) if o.run_id == id && o.status != RunStatus::Failed => {
+                let took = Duration::try_from_secs_f64(o.wall_time_s).unwrap_or_default();
+                longest = longest.max(took);
+            }
             _ => {
                 remove_if_exists(&path)?;
                 todo.push(i);
             }
         }
     }
-    Ok(todo)
+    let longest_ms = u64::try_from(longest.as_millis()).unwrap_or(u64::MAX);
+    Ok((todo, longest_ms))
 }
 
 /// What the workers did.
 struct Counts {
     ran: usize,
     helped: usize,
-    interrupted: bool,
+    abandoned: usize,
     failures: Vec<(String, String, String)>,
 }
 
 /// Runs the scheduler's runs on a pool of `jobs` threads, each part file written as its run
 /// finishes.
+#[allow(clippy::too_many_arguments)]
 fn execute(
     plan: &Plan,
     opts: &SweepOptions,
     builder: &dyn RunBuilder,
     scheduler: &Scheduler<'_>,
+    interrupt: &Interrupt,
     progress: &Progress,
     jobs: usize,
     resumed: usize,
 ) -> Result<Counts, SweepError> {
     let out = opts.out_dir.as_path();
     isolation::install_quiet_panic_hook();
-    if opts.ctrl_c {
-        interrupt::install_ctrl_c();
-        interrupt::CTRL_C.store(false, Ordering::SeqCst);
-    }
-    let extra_stop = opts.stop.clone();
-    let ctrl_c = opts.ctrl_c;
-    let stop = move || {
-        (ctrl_c && interrupt::CTRL_C.load(Ordering::Relaxed))
-            || extra_stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::Relaxed))
-    };
+    let stopping = || interrupt.stopping();
+    let abandon = || interrupt.abandon();
     let done = AtomicUsize::new(resumed);
     let ran = AtomicUsize::new(0);
     let helped = AtomicUsize::new(0);
+    let abandoned = AtomicUsize::new(0);
     let failures: Mutex<Vec<(String, String, String)>> = Mutex::new(Vec::new());
-    let write_error: Mutex<Option<ResultsError>> = Mutex::new(None);
+    let error: Mutex<Option<ResultsError>> = Mutex::new(None);
+    let fail = |e: ResultsError| {
+        if let Ok(mut slot) = error.lock() {
+            slot.get_or_insert(e);
+        }
+    };
     let on_done_elsewhere = || {
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
         progress.update(d, resumed);
@@ -423,34 +463,35 @@ fn execute(
     pool.scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|_| {
-                loop {
-                    if stop() || write_error.lock().map_or(true, |e| e.is_some()) {
-                        break;
-                    }
-                    let Some((i, own)) = scheduler.next(&stop, &on_done_elsewhere) else {
-                        break;
+                while error.lock().is_ok_and(|e| e.is_none()) {
+                    let (i, own) = match scheduler.next(&stopping, &on_done_elsewhere) {
+                        Ok(Some(next)) => next,
+                        Ok(None) => break,
+                        Err(e) => {
+                            fail(e);
+                            break;
+                        }
                     };
                     let spec = plan.run(i);
                     let started = Instant::now();
-                    let Some(outcome) = isolation::run_one(&spec, builder, &stop) else {
+                    let Some(outcome) = isolation::run_one(&spec, builder, &abandon) else {
+                        claims::release(out, &spec.run_id);
+                        abandoned.fetch_add(1, Ordering::Relaxed);
                         break;
                     };
-                    if let Err(e) = results::write_part(out, &outcome) {
-                        if let Ok(mut slot) = write_error.lock() {
-                            slot.get_or_insert(e);
-                        }
+                    let written = results::write_part(out, &outcome);
+                    // The part file now marks the run as done (or writing failed and the run
+                    // is given up): the claim is not needed.
+                    claims::release(out, &spec.run_id);
+                    if let Err(e) = written {
+                        fail(e);
                         break;
                     }
-                    if opts.shard.is_some() {
-                        // The part file now marks the run as done; the claim is not needed.
-                        let _ = std::fs::remove_file(claim_path(out, &spec.run_id));
-                    }
+                    scheduler.record_length(started.elapsed());
                     if !own {
                         helped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    scheduler.longest_ms.fetch_max(ms, Ordering::Relaxed);
                     if outcome.status == RunStatus::Failed {
                         if let Ok(mut f) = failures.lock() {
                             if f.len() < 10 {
@@ -466,13 +507,13 @@ fn execute(
             });
         }
     });
-    if let Some(e) = write_error.into_inner().ok().flatten() {
+    if let Some(e) = error.into_inner().ok().flatten() {
         return Err(e.into());
     }
     Ok(Counts {
         ran: ran.into_inner(),
         helped: helped.into_inner(),
-        interrupted: stop(),
+        abandoned: abandoned.into_inner(),
         failures: failures.into_inner().unwrap_or_default(),
     })
 }
