@@ -9,9 +9,9 @@
 #
 #   scripts/check_cpu_paths.sh            # debug build (as .ci/run); PROFILE=release for release
 #
-# Too slow for .ci/run (see README, "The same bits on every machine", for the time it takes).
-# Needs qemu-x86_64 (Debian: apt-get install qemu-user). An aarch64 run is not part of it: this
-# machine has no aarch64 Rust target or linker (see ARCHITECTURE.md).
+# Not part of .ci/run: it needs qemu-x86_64 (Debian: apt-get install qemu-user); it prints
+# its run time at the end. An aarch64 run is not part of it: the development machine has no
+# aarch64 Rust target or cross linker (see ARCHITECTURE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
