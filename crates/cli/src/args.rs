@@ -25,6 +25,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check an experiment file and print the size of its plan.
     Validate(ValidateArgs),
+    /// Write each cell's initial weights per seed as safetensors files, named and shaped as the
+    /// equivalent PyTorch module's parameters (for `load_state_dict`, or `init: {file: ...}`).
+    Init(InitArgs),
     /// List optimizers, problems, datasets or schedules with every key and its default.
     List(ListArgs),
     /// Redraw the figures of a results folder.
@@ -101,6 +104,20 @@ pub struct ValidateArgs {
     /// Also print every cell with its label and id.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `optbench init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The experiment file (YAML).
+    #[arg(value_name = "EXPERIMENT.yaml")]
+    pub experiment: PathBuf,
+    /// Output folder: DIR/<cell_id>/seed<S>.safetensors and DIR/index.tsv.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Override a key of the experiment, as for `run`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// What `optbench list` lists.

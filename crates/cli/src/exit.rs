@@ -106,6 +106,22 @@ pub enum CliError {
     /// `report.html`.
     #[error(transparent)]
     Html(#[from] HtmlError),
+    /// `optbench init`: a run's problem cannot be built (its data or weights file).
+    #[error("{what}: {message}")]
+    Init {
+        /// The run, e.g. `cell 0123abcd (adam lr=0.001), seed 0`.
+        what: String,
+        /// Why.
+        message: String,
+    },
+    /// Writing an output file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A panic inside a command (a bug).
     #[error("internal error: {0}")]
     Panic(String),
@@ -116,7 +132,8 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         use ExitCode::{BadInput, Internal, Io};
         match self {
-            CliError::Experiment(_) | CliError::Usage(_) => BadInput,
+            CliError::Experiment(_) | CliError::Usage(_) | CliError::Init { .. } => BadInput,
+            CliError::Write { .. } => Internal,
             CliError::Sweep(e) => match e {
                 SweepError::Io { .. } => Io,
                 SweepError::Results(r) => match r {

@@ -74,10 +74,11 @@ impl StandardBuilder {
             data: Cache::default(),
         }
     }
-}
 
-impl RunBuilder for StandardBuilder {
-    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError> {
+    /// The problem of `spec`: its dataset loaded once per sweep, its split, initial point
+    /// (a weights file resolved against the experiment's folder) and noise from `data_seed`.
+    /// `optbench init` writes the initial weights of this problem.
+    pub fn problem(&self, spec: &RunSpec) -> Result<Box<dyn Problem>, RunError> {
         let config = &spec.problem.config;
         let data = match config.dataset() {
             None => None,
@@ -98,7 +99,18 @@ impl RunBuilder for StandardBuilder {
                 Some(data)
             }
         };
-        let problem = optbench_models::build_problem(config, data, spec.data_seed)?;
+        Ok(optbench_models::build_problem_in(
+            config,
+            data,
+            spec.data_seed,
+            &self.base_dir,
+        )?)
+    }
+}
+
+impl RunBuilder for StandardBuilder {
+    fn build(&self, spec: &RunSpec) -> Result<RunParts, RunError> {
+        let problem = self.problem(spec)?;
         let optimizer = spec.optimizer.config.build(problem.dim())?;
         let schedule = spec
             .optimizer

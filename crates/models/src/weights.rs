@@ -188,9 +188,9 @@ pub fn save(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| weights_error(path, None, format!("cannot encode: {e}")))?;
-    let mut info = HashMap::new();
-    info.insert("format".to_string(), "pt".to_string());
-    info.insert("generator".to_string(), "optbench".to_string());
+    // One metadata entry only: safetensors writes the metadata map in the HashMap's iteration
+    // order, which differs between processes, and the same weights must give the same bytes.
+    let info = HashMap::from([("format".to_string(), "pt".to_string())]);
     safetensors::serialize_to_file(views, Some(info), path).map_err(|e| match e {
         safetensors::SafeTensorError::IoError(source) => ModelError::Io {
             path: path.to_path_buf(),

@@ -266,7 +266,7 @@ impl Grid {
     }
 
     /// The data seed of the runs of cell `c` with seed `seed`: it depends on the problem variant
-    /// (without `eval_train_examples`) and the seed only.
+    /// (without `eval_train_examples` and a network's `init`) and the seed only.
     pub fn data_seed(&self, c: usize, seed: u64) -> u64 {
         let p = self.cells[c].problem as usize;
         ids::hash_u64(&format!(
@@ -276,11 +276,20 @@ impl Grid {
     }
 }
 
-/// `{"name":…,"params":{…}}`; for the data seed without `eval_train_examples`.
+/// `{"name":…,"params":{…}}`; for the data seed without `eval_train_examples` and without a
+/// network's `init` (`deepobs` or `{file: ...}`, not an analytic problem's start point): a run
+/// started from a weights file sees the split, batch order and dropout masks of the run it came
+/// from (`optbench init`), so the two can be compared step by step.
 fn problem_text(p: &ProblemSpec, for_data: bool) -> String {
     let mut params = p.params.clone();
     if for_data {
         params.remove("eval_train_examples");
+        if params
+            .get("init")
+            .is_some_and(|v| v.is_string() || v.is_object())
+        {
+            params.remove("init");
+        }
     }
     let mut s = String::from("{\"name\":");
     ids::write_string(&mut s, p.name());

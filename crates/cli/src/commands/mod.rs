@@ -2,6 +2,7 @@
 
 mod compare;
 mod history;
+mod init;
 mod list;
 mod merge;
 mod plot;
@@ -21,6 +22,7 @@ pub fn run_command(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::validate(&args),
+        Command::Init(args) => init::init(&args),
         Command::List(args) => {
             print!("{}", list(args.what));
             Ok(ExitCode::Ok)

@@ -17,6 +17,14 @@ pub fn default_out_dir(plan: &Plan) -> PathBuf {
     Path::new("results").join(&plan.experiment)
 }
 
+/// The folder relative paths of an experiment file (data, weights) resolve against: the file's.
+pub(crate) fn experiment_dir(experiment: &Path) -> PathBuf {
+    match experiment.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Runs (or resumes) the sweep, then draws figures and writes the report.
 pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     let plan = expand::load_plan(&args.experiment, &args.set, &ParquetTables)?;
@@ -25,10 +33,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         None => Shard::from_env(None).map_err(|e| CliError::Usage(e.to_string()))?,
     };
     let out = args.out.clone().unwrap_or_else(|| default_out_dir(&plan));
-    let base_dir = match args.experiment.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let base_dir = experiment_dir(&args.experiment);
     let mut opts = SweepOptions::new(&out, base_dir);
     opts.jobs = args.jobs.map(|j| usize::try_from(j).unwrap_or(usize::MAX));
     opts.force = args.force;

@@ -1,6 +1,8 @@
 //! Checks that need the data: every problem on data is built once (its dataset loaded once), so
-//! a missing file or an incompatible problem is reported before anything runs, and batch sizes
-//! larger than the training set are errors naming the pair and the fix.
+//! a missing file, an incompatible problem (a network that needs images on a table, a kernel
+//! larger than its input) or a weights file that does not fit is reported at its key before
+//! anything runs, and batch sizes larger than the training set are errors naming the pair and
+//! the fix.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,7 +108,15 @@ impl Context<'_> {
                             }
                             _ => ds_path.clone(),
                         };
-                        self.error(&path, format!("cannot load dataset `{}`: {e}", ds.name()))
+                        let key = if path == ds_path {
+                            "dataset"
+                        } else {
+                            "dataset.path"
+                        };
+                        self.error(
+                            &path,
+                            format!("cannot load dataset `{}` (key `{key}`): {e}", ds.name()),
+                        )
                     })?;
                 data.insert(load_key, Arc::clone(&d));
                 d
@@ -116,10 +126,76 @@ impl Context<'_> {
         if let Some(&n) = built.get(&key) {
             return Ok(n);
         }
-        let problem = optbench_models::build_problem(&p.config, Some(d), 0)
-            .map_err(|e| self.error(&entry_path, e.to_string()))?;
+        let problem = optbench_models::build_problem_in(&p.config, Some(d), 0, &self.base_dir)
+            .map_err(|e| self.build_error(p, &ds_path, &e))?;
         let n = problem.train_len();
         built.insert(key, n);
         Ok(n)
     }
+
+    /// A problem that cannot be built, at the key at fault: a network's key (`conv[0]`,
+    /// `hidden`), the weights file (`init`), the dataset (incompatible data, an augmentation
+    /// the problem does not apply), else the entry.
+    fn build_error(
+        &self,
+        p: &ProblemVariant,
+        ds_path: &KeyPath,
+        e: &ModelError,
+    ) -> ExperimentError {
+        let entry_path = KeyPath::root().key("problems").index(p.entry);
+        let at_key = |key: &str| {
+            let mut segs = key.split('.');
+            let first = segs.next().unwrap_or(key);
+            let (name, indices) = split_indices(first);
+            let mut path = p
+                .sources
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| entry_path.key(name));
+            for i in indices {
+                path = path.index(i);
+            }
+            for seg in segs {
+                let (name, indices) = split_indices(seg);
+                path = path.key(name);
+                for i in indices {
+                    path = path.index(i);
+                }
+            }
+            path
+        };
+        let path = match e {
+            ModelError::OutOfRange { owner, key, .. }
+            | ModelError::WrongType { owner, key, .. }
+                if owner == p.config.name() =>
+            {
+                at_key(key)
+            }
+            ModelError::OutOfRange { key, .. } | ModelError::WrongType { key, .. } => {
+                ds_path.key(key)
+            }
+            ModelError::Weights { .. } | ModelError::Io { .. } => at_key("init"),
+            ModelError::Incompatible { .. } | ModelError::Malformed { .. } => ds_path.clone(),
+            _ => entry_path,
+        };
+        let mut message = e.to_string();
+        if let Some(key) = path.0.get(2..).filter(|k| !k.is_empty()) {
+            let key = KeyPath(key.to_vec()).to_string();
+            let key = key.trim_start_matches('.');
+            if !message.contains(&format!("`{key}`")) && !message.contains(&format!(".{key}`")) {
+                message = format!("`{key}`: {message}");
+            }
+        }
+        self.error(&path, message)
+    }
+}
+
+/// `conv[0][1]` → (`conv`, [0, 1]); a key without indices as it is.
+fn split_indices(seg: &str) -> (&str, Vec<usize>) {
+    let name_end = seg.find('[').unwrap_or(seg.len());
+    let indices = seg[name_end..]
+        .split(['[', ']'])
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    (&seg[..name_end], indices)
 }

@@ -31,7 +31,8 @@
 //!   (name, hparams, schedule), train, seed}`;
 //! - `cell_id` = the same without `seed`;
 //! - `data_seed` = first 8 bytes (little endian) of blake3 of `{v, experiment_seed, problem
-//!   (without `eval_train_examples`), seed}` — no optimizer or train key, so every optimizer and
+//!   (without `eval_train_examples`, and without a network's `init`: `deepobs` or a weights
+//!   file), seed}` — no optimizer or train key, so every optimizer and
 //!   batch size of a problem variant sees the same initial point, split and data sample for a
 //!   seed (the batch order also depends on the batch size, as it must).
 //!
