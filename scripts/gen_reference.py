@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Writes the PyTorch reference fixtures of optbench-optim (crates/optim/tests/data/) and of
-optbench-models' layers and networks (crates/models/tests/data/, see scripts/reference_models.py).
+optbench-models' layers and networks (crates/models/tests/data/, see scripts/reference_models.py
+and scripts/reference_transformer.py).
 
 Run from the repository root with the reference environment (scripts/requirements-reference.txt):
 
     python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-reference.txt
     .venv/bin/python scripts/gen_reference.py                 # everything
     .venv/bin/python scripts/gen_reference.py layers nets e2e # only optbench-models' fixtures
+    .venv/bin/python scripts/gen_reference.py transformer     # the transformer's (layers, two
+                                                              # models, 20 AdamW steps)
 
 The output is deterministic for a given torch version except for the recorded date. The Rust
 tests (crates/optim/tests/torch_reference.rs) read these files; they never need Python.
@@ -550,10 +553,12 @@ def main() -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("targets", nargs="*", default=["optim", "layers", "nets", "e2e"],
-                    choices=["optim", "layers", "nets", "e2e"],
+    ap.add_argument("targets", nargs="*",
+                    default=["optim", "layers", "nets", "e2e", "transformer"],
+                    choices=["optim", "layers", "nets", "e2e", "transformer"],
                     help="which fixtures to write (default: all); layers, nets and e2e are "
-                         "optbench-models' (scripts/reference_models.py)")
+                         "optbench-models' (scripts/reference_models.py), transformer its "
+                         "transformer's (scripts/reference_transformer.py)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, python {sys.version.split()[0]}, numpy {np.__version__}")
@@ -561,7 +566,7 @@ def main() -> None:
         gen_optimizers()
         gen_schedules()
         gen_clip()
-    if {"layers", "nets", "e2e"} & set(args.targets):
+    if {"layers", "nets", "e2e", "transformer"} & set(args.targets):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import reference_models as models
 
@@ -572,6 +577,10 @@ def main() -> None:
             models.gen_nets()
         if "e2e" in args.targets:
             models.gen_e2e()
+        if "transformer" in args.targets:
+            import reference_transformer
+
+            reference_transformer.gen_all()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ mod network;
 pub mod normal;
 pub mod problem;
 mod seeds;
+mod sequences;
 #[cfg(test)]
 mod testutil;
 pub mod weights;
@@ -47,12 +48,13 @@ pub use batch::{BatchSize, Batcher};
 pub use build::{build_problem, build_problem_in};
 pub use config::{
     Activation, DATASET_NAMES, DEFAULT_EVAL_TRAIN_EXAMPLES, DatasetConfig, DatasetKind,
-    KEYS_OMITTED_WHEN_UNSET, KeySpec, LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES, ProblemConfig,
-    ProblemKind, Task, WeightsInit, dataset_keys, problem_keys,
+    KEYS_OMITTED_WHEN_UNSET, KeySpec, LossKind, MAX_MODULUS, MAX_QUADRATIC_DIM, ModularOp,
+    PROBLEM_NAMES, ProblemConfig, ProblemKind, Task, WeightsInit, dataset_keys, problem_keys,
 };
 pub use data::augment::{self, Augmentation};
 pub use data::{
-    Dataset, ImageShape, Table, TableReader, WithoutParquet, load_dataset, load_dataset_with,
+    Dataset, ImageShape, Table, TableReader, Tokens, WithoutParquet, load_dataset,
+    load_dataset_with,
 };
 pub use error::ModelError;
 pub use layers::graph::NamedTensor;

@@ -6,7 +6,8 @@
 //! runs the graph in training mode, the loss, and the backward pass. Evaluation (`train_loss`,
 //! `test_metrics`) runs in evaluation mode over contiguous chunks of examples, read in place
 //! when no transposition is needed. Nothing is allocated after the first step and the first
-//! evaluation.
+//! evaluation. A language model's examples are token sequences ([`Sequences`]): staged with
+//! one target per position (or the last), the losses and accuracies then per target.
 
 use std::path::Path;
 
@@ -20,6 +21,7 @@ use crate::layers::loss::Loss;
 use crate::layers::{Dims, Mode};
 use crate::problem::{EvalCounts, Problem, TestMetrics};
 use crate::seeds;
+use crate::sequences::Sequences;
 use crate::weights;
 
 /// Examples per chunk when evaluating vector inputs (forward only).
@@ -49,6 +51,8 @@ pub(crate) struct Network {
     augment_rng: ChaCha8Rng,
     raw_batch: Vec<f32>,
     augmented: Vec<f32>,
+    /// A language model's token sequences (examples and next-token targets).
+    sequences: Option<Sequences>,
 }
 
 impl Network {
@@ -89,7 +93,72 @@ impl Network {
             augment_rng: seeds::rng(0, seeds::STREAM_AUGMENT),
             raw_batch: Vec::new(),
             augmented: Vec::new(),
+            sequences: None,
         }
+    }
+
+    /// The examples are token sequences (a language model): staged by `sequences`.
+    pub(crate) fn with_sequences(mut self, sequences: Sequences) -> Self {
+        if let Some(n) = sequences.eval_train_len() {
+            self.eval_n = n;
+        }
+        self.sequences = Some(sequences);
+        self
+    }
+
+    /// Input values and targets of `bsz` token sequences (`None` for other examples).
+    fn sequence_sizes(&self, bsz: usize) -> Option<(usize, usize)> {
+        let seq = self.sequences.as_ref()?;
+        Some((bsz * seq.tokens(), bsz * seq.labels_per_example()))
+    }
+
+    /// Grows the batch buffers to `inputs` and `labels` values.
+    fn grow_batch(&mut self, inputs: usize, labels: usize) {
+        if self.x_batch.len() < inputs {
+            self.x_batch.resize(inputs, 0.0);
+        }
+        if self.y_batch.len() < labels {
+            self.y_batch.resize(labels, 0.0);
+        }
+    }
+
+    /// Stages the training examples `batch` (inputs and targets); returns the number of targets.
+    fn stage_train(&mut self, batch: &[usize]) -> usize {
+        let bsz = batch.len();
+        if let Some((inputs, labels)) = self.sequence_sizes(bsz) {
+            self.grow_batch(inputs, labels);
+            let seq = self.sequences.as_mut().expect("sequences");
+            let (x, y) = (&mut self.x_batch[..inputs], &mut self.y_batch[..labels]);
+            seq.stage_train(&self.split, batch, x, y);
+            return labels;
+        }
+        if self.augment.is_empty() {
+            self.stage(false, batch.iter().copied());
+        } else {
+            self.stage_augmented(batch);
+        }
+        self.grow_batch(0, bsz);
+        for (y, &i) in self.y_batch.iter_mut().zip(batch) {
+            *y = self.split.y_train[i];
+        }
+        bsz
+    }
+
+    /// Stages evaluation examples `range` when they cannot be read in place; returns the number
+    /// of targets and whether the inputs and targets are in the batch buffers.
+    fn stage_eval(&mut self, test: bool, range: std::ops::Range<usize>) -> (usize, bool) {
+        let bsz = range.len();
+        if let Some((inputs, labels)) = self.sequence_sizes(bsz) {
+            self.grow_batch(inputs, labels);
+            let seq = self.sequences.as_ref().expect("sequences");
+            let (x, y) = (&mut self.x_batch[..inputs], &mut self.y_batch[..labels]);
+            seq.stage_eval(&self.split, test, range, x, y);
+            return (labels, true);
+        }
+        if self.needs_transpose() {
+            self.stage(test, range);
+        }
+        (bsz, false)
     }
 
     /// Training batches go through `augment` (images only; [`crate::augment::augment_batch`],
@@ -141,9 +210,14 @@ impl Network {
         self
     }
 
-    /// The parameter and buffer layouts, for loading a weights file.
-    pub(crate) fn layouts(&self) -> (Vec<NamedTensor>, Vec<NamedTensor>) {
-        (self.graph.param_layout(), self.graph.buffer_layout())
+    /// The parameter, parameter alias (tied weights) and buffer layouts, for loading a weights
+    /// file.
+    pub(crate) fn layouts(&self) -> [Vec<NamedTensor>; 3] {
+        [
+            self.graph.param_layout(),
+            self.graph.param_aliases(),
+            self.graph.buffer_layout(),
+        ]
     }
 
     /// Whether examples must be transposed from C×H×W to channels-last.
@@ -179,11 +253,7 @@ impl Network {
 
     /// Mean loss and accuracy over contiguous examples, forward only, in evaluation mode.
     fn evaluate(&mut self, params: &[f32], test: bool) -> (f64, f64) {
-        let n = if test {
-            self.split.y_test.len()
-        } else {
-            self.eval_n
-        };
+        let n = if test { self.test_len() } else { self.eval_n };
         if n == 0 {
             return (f64::NAN, f64::NAN);
         }
@@ -191,16 +261,14 @@ impl Network {
         let chunk = self.graph.capacity().max(self.eval_chunk.min(n));
         self.graph.reserve(chunk);
         let len = self.graph.input_dims().len();
-        let k = self.graph.output_dims().len();
-        let transpose = self.needs_transpose();
-        let (mut loss, mut correct) = (0.0, 0);
+        // Classes per target (a language model has one target per output position).
+        let k = self.graph.output_dims().channels;
+        let (mut loss, mut correct, mut targets) = (0.0, 0, 0);
         let mut start = 0;
         while start < n {
             let bsz = chunk.min(n - start);
-            if transpose {
-                self.stage(test, start..start + bsz);
-            }
-            let xs = if transpose {
+            let (labels, staged) = self.stage_eval(test, start..start + bsz);
+            let xs = if staged || self.needs_transpose() {
                 &self.x_batch
             } else if test {
                 &self.split.x_test[start * len..]
@@ -210,17 +278,20 @@ impl Network {
             let out = self
                 .graph
                 .forward(params, &mut self.buffers, xs, bsz, Mode::Eval);
-            let ys = if test {
-                &self.split.y_test
+            let ys = if staged {
+                &self.y_batch[..labels]
+            } else if test {
+                &self.split.y_test[start..start + bsz]
             } else {
-                &self.split.y_train
+                &self.split.y_train[start..start + bsz]
             };
-            let (l, c) = self.loss.evaluate(out, k, &ys[start..start + bsz], None);
+            let (l, c) = self.loss.evaluate(out, k, ys, None);
             loss += l;
             correct += c;
+            targets += labels;
             start += bsz;
         }
-        (loss / n as f64, correct as f64 / n as f64)
+        (loss / targets as f64, correct as f64 / targets as f64)
     }
 }
 
@@ -240,7 +311,10 @@ impl Problem for Network {
     }
 
     fn train_len(&self) -> usize {
-        self.split.train_len()
+        match &self.sequences {
+            Some(seq) => seq.train_len(&self.split),
+            None => self.split.train_len(),
+        }
     }
 
     fn initial_params(&self) -> Vec<f32> {
@@ -257,25 +331,17 @@ impl Problem for Network {
         self.counts.grad_evals += 1;
         self.counts.examples_seen += bsz as u64;
         self.train_steps += 1;
-        if self.augment.is_empty() {
-            self.stage(false, batch.iter().copied());
-        } else {
-            self.stage_augmented(batch);
-        }
-        if self.y_batch.len() < bsz {
-            self.y_batch.resize(bsz, 0.0);
-        }
-        for (y, &i) in self.y_batch.iter_mut().zip(batch) {
-            *y = self.split.y_train[i];
-        }
-        let k = self.graph.output_dims().len();
+        let labels = self.stage_train(batch);
+        let k = self.graph.output_dims().channels;
         self.graph
             .forward(params, &mut self.buffers, &self.x_batch, bsz, Mode::Train);
         let (out, dout) = self.graph.output_and_grad(bsz);
-        let (loss, _) = self.loss.evaluate(out, k, &self.y_batch[..bsz], Some(dout));
+        let (loss, _) = self
+            .loss
+            .evaluate(out, k, &self.y_batch[..labels], Some(dout));
         self.graph
             .backward(params, grad, &self.x_batch, bsz, Mode::Train);
-        loss / bsz as f64
+        loss / labels as f64
     }
 
     fn train_loss(&mut self, params: &[f32]) -> f64 {
@@ -283,7 +349,7 @@ impl Problem for Network {
     }
 
     fn test_metrics(&mut self, params: &[f32]) -> TestMetrics {
-        if self.split.y_test.is_empty() {
+        if self.test_len() == 0 {
             return TestMetrics::default();
         }
         let (loss, acc) = self.evaluate(params, true);
@@ -302,7 +368,10 @@ impl Problem for Network {
     }
 
     fn test_len(&self) -> usize {
-        self.split.y_test.len()
+        match &self.sequences {
+            Some(seq) => seq.test_len(&self.split),
+            None => self.split.y_test.len(),
+        }
     }
 
     fn eval_train_len(&self) -> usize {
@@ -314,7 +383,9 @@ impl Problem for Network {
     }
 
     fn save_weights(&self, params: &[f32], path: &Path) -> Result<(), ModelError> {
-        let layout = self.graph.param_layout();
+        // Tied parameters under each of their names, as PyTorch's `state_dict()`.
+        let mut layout = self.graph.param_layout();
+        layout.extend(self.graph.param_aliases());
         let buffers = self.graph.buffer_layout();
         weights::save(
             path,

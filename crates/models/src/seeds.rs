@@ -23,6 +23,8 @@ pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 }
 /// The masks of dropout layers (one seed per layer, `derive`).
 pub(crate) const STREAM_DROPOUT: u64 = 8;
+/// The offsets of a language model's training windows in a text (`data::text`).
+pub(crate) const STREAM_WINDOWS: u64 = 9;
 
 /// A seed for part `index` of `stream` (e.g. the mask stream of the `index`-th dropout layer).
 pub(crate) fn derive(seed: u64, stream: u64, index: u64) -> u64 {

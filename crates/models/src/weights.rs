@@ -14,6 +14,11 @@
 //! Loading ([`load`]) requires every parameter with its exact shape, takes f32 or f64 values,
 //! accepts the buffers (loaded when present, else PyTorch's initial values) and rejects any
 //! other tensor; each error names the tensor and its expected shape.
+//!
+//! A shared (tied) parameter has several names in PyTorch's `state_dict()` (`tok_emb.weight`
+//! and `head.weight`): [`save`] writes it under each, and [`load_with_aliases`] accepts any of
+//! them (equal values where several are present), so both `model.load_state_dict(...)` and
+//! `safetensors.torch.save_model`, which keeps one of the names, work.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -70,6 +75,17 @@ pub fn load(
     params: &[NamedTensor],
     buffers: &[NamedTensor],
 ) -> Result<Loaded, ModelError> {
+    load_with_aliases(path, params, &[], buffers)
+}
+
+/// As [`load`], where the tensors of `aliases` (other names of parameters, at their offsets)
+/// may stand for a parameter or appear beside it with the same values.
+pub fn load_with_aliases(
+    path: &Path,
+    params: &[NamedTensor],
+    aliases: &[NamedTensor],
+    buffers: &[NamedTensor],
+) -> Result<Loaded, ModelError> {
     let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
         path: path.to_path_buf(),
         source,
@@ -78,6 +94,7 @@ pub fn load(
         .map_err(|e| weights_error(path, None, format!("not a safetensors file: {e}")))?;
     let known: HashMap<&str, &NamedTensor> = params
         .iter()
+        .chain(aliases)
         .chain(buffers)
         .map(|t| (t.name.as_str(), t))
         .collect();
@@ -120,7 +137,26 @@ pub fn load(
     let n: usize = params.iter().map(NamedTensor::len).sum();
     let mut out = vec![0.0f32; n];
     for t in params {
-        let v = read(t)?.ok_or_else(|| {
+        let others: Vec<&NamedTensor> = aliases.iter().filter(|a| a.offset == t.offset).collect();
+        let mut value: Option<(&str, Vec<f32>)> = read(t)?.map(|v| (t.name.as_str(), v));
+        for alias in others {
+            let Some(v) = read(alias)? else { continue };
+            match &value {
+                Some((first, seen)) if *seen != v => {
+                    return Err(weights_error(
+                        path,
+                        Some(&alias.name),
+                        format!(
+                            "tensor `{}` shares its values with `{first}` in this network, but                              the file has different values for them",
+                            alias.name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => value = Some((alias.name.as_str(), v)),
+            }
+        }
+        let (_, v) = value.ok_or_else(|| {
             weights_error(
                 path,
                 Some(&t.name),

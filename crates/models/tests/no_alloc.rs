@@ -145,3 +145,34 @@ fn image_network_steps_do_not_allocate() {
         );
     }
 }
+
+/// The same for the transformer: modular arithmetic (answer only, no layer norm) and a text
+/// (every position, pre-LN, tied embeddings, random windows).
+#[test]
+fn transformer_steps_do_not_allocate() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("text.txt");
+    std::fs::write(
+        &text,
+        "the quick brown fox jumps over the lazy dog. ".repeat(40),
+    )
+    .unwrap();
+    let cases = [
+        serde_json::json!({"dataset": {"name": "modular_arithmetic", "p": 13}, "layers": 1,
+                           "d_model": 16, "heads": 2, "context": 4, "norm": "none",
+                           "mlp_activation": "relu"}),
+        serde_json::json!({"dataset": {"name": "text", "path": text.to_str().unwrap(),
+                                       "tokens": "char"},
+                           "layers": 2, "d_model": 16, "heads": 4, "context": 12,
+                           "tie_embeddings": true, "mlp_activation": "gelu_tanh",
+                           "eval_train_examples": 20}),
+    ];
+    for keys in cases {
+        let cfg = ProblemConfig::from_json("transformer", keys.as_object().unwrap()).unwrap();
+        let n = allocations_in_steps(&cfg, 8, 12, 2);
+        assert_eq!(
+            n, 0,
+            "{keys}: {n} allocations in 12 steps and 2 evaluations"
+        );
+    }
+}

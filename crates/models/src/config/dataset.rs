@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
+use super::tokens::{TokenConfig, is_token_key, modular_keys, text_keys};
 use super::{Ctx, KeySpec, key, required};
 use crate::data::augment::Augmentation;
 use crate::error::ModelError;
@@ -22,6 +23,8 @@ pub const DATASET_NAMES: &[&str] = &[
     "cifar10",
     "csv",
     "parquet",
+    "modular_arithmetic",
+    "text",
 ];
 
 /// The keys of a dataset (without `name`), or `None` for an unknown dataset.
@@ -132,6 +135,8 @@ pub fn dataset_keys(dataset: &str) -> Option<Vec<KeySpec>> {
             key("target", json!("target"), "name of the target column"),
             task,
         ],
+        ModularArithmetic => return Some(modular_keys()),
+        Text => return Some(text_keys()),
     };
     if kind != Cifar10 {
         keys.push(test_fraction);
@@ -174,6 +179,10 @@ named_enum!(
         Csv = "csv",
         /// Parquet file with a target column.
         Parquet = "parquet",
+        /// `a ∘ b mod p` as token sequences (Power et al. 2022's grokking task).
+        ModularArithmetic = "modular_arithmetic",
+        /// A UTF-8 text file as a token stream, for a language model.
+        Text = "text",
     }
 );
 
@@ -188,6 +197,11 @@ impl DatasetKind {
                 | DatasetKind::Idx
                 | DatasetKind::Cifar10
         )
+    }
+
+    /// Whether the dataset is token sequences, for the `transformer`.
+    pub fn has_tokens(self) -> bool {
+        matches!(self, DatasetKind::ModularArithmetic | DatasetKind::Text)
     }
 
     /// Whether the dataset is generated from the seed.
@@ -237,6 +251,7 @@ pub struct DatasetConfig {
     pub(crate) height: usize,
     pub(crate) width: usize,
     pub(crate) augment: Vec<Augmentation>,
+    pub(crate) tokens: TokenConfig,
 }
 
 impl DatasetConfig {
@@ -339,10 +354,22 @@ impl DatasetConfig {
                 "augment" => {
                     cfg.augment = Augmentation::list_from_json(v).map_err(|m| cx.range(k, m))?;
                 }
+                k if is_token_key(k) => cfg.tokens.parse(&cx, k, v)?,
                 _ => unreachable!("checked against the key list"),
             }
         }
         cfg.check_official_test(&cx, given("test_fraction"))?;
+        cfg.tokens.check(&cx)?;
+        match kind {
+            DatasetKind::ModularArithmetic => cfg.test_fraction = 1.0 - cfg.tokens.train_fraction,
+            DatasetKind::Text if cfg.test_fraction <= 0.0 => {
+                return Err(cx.range(
+                    "test_fraction",
+                    "must be in (0, 1): the test windows come from the end of the text".into(),
+                ));
+            }
+            _ => {}
+        }
         if kind == DatasetKind::SyntheticImages {
             let values = cfg.samples as u128 * (cfg.channels * cfg.height * cfg.width) as u128;
             if values > MAX_SYNTHETIC_VALUES {
@@ -380,16 +407,18 @@ impl DatasetConfig {
             } else {
                 Task::Auto
             },
-            test_fraction: if kind == DatasetKind::Cifar10 {
-                0.0
-            } else {
-                0.2
+            test_fraction: match kind {
+                DatasetKind::Cifar10 => 0.0,
+                DatasetKind::Text => 0.1,
+                DatasetKind::ModularArithmetic => 0.7,
+                _ => 0.2,
             },
-            standardize: true,
+            standardize: !kind.has_tokens(),
             channels: 1,
             height: 8,
             width: 8,
             augment: Vec::new(),
+            tokens: TokenConfig::default(),
         }
     }
 
@@ -462,6 +491,7 @@ impl DatasetConfig {
     pub fn load_key(&self, seed: u64) -> String {
         let mut m = self.to_json();
         m.remove("test_fraction");
+        m.remove("train_fraction");
         m.remove("standardize");
         m.remove("augment");
         if self.depends_on_seed() {
@@ -501,6 +531,7 @@ impl DatasetConfig {
                 "height" => json!(self.height),
                 "width" => json!(self.width),
                 "augment" => Augmentation::list_to_json(&self.augment),
+                k if is_token_key(k) => self.tokens.json(k),
                 "target" => json!(self.target),
                 "task" => json!(self.task.name()),
                 "test_fraction" => json!(self.test_fraction),

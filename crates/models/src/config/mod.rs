@@ -70,6 +70,8 @@ macro_rules! named_enum {
 mod dataset;
 mod network;
 mod problem;
+mod tokens;
+mod transformer;
 
 pub use dataset::{
     DATASET_NAMES, DatasetConfig, DatasetKind, KEYS_OMITTED_WHEN_UNSET, Task, dataset_keys,
@@ -79,6 +81,7 @@ pub use problem::{
     Activation, DEFAULT_EVAL_TRAIN_EXAMPLES, LossKind, MAX_QUADRATIC_DIM, PROBLEM_NAMES,
     ProblemConfig, ProblemKind, problem_keys,
 };
+pub use tokens::{MAX_MODULUS, ModularOp};
 
 struct Ctx<'a> {
     owner: &'a str,

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::network::{NetConfig, WeightsInit, is_network_key};
+use super::transformer::{TransformerConfig, is_transformer_key, transformer_keys};
 use super::{Ctx, DatasetConfig, KeySpec, key, required};
 use crate::error::ModelError;
 
@@ -21,6 +22,7 @@ pub const PROBLEM_NAMES: &[&str] = &[
     "mlp",
     "cnn",
     "resnet",
+    "transformer",
 ];
 
 /// Default number of training examples on which `train_loss` is evaluated.
@@ -82,7 +84,11 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
         Mlp => vec![
             dataset,
             key("hidden", json!([64]), "hidden layer sizes, e.g. [64, 64]"),
-            key("activation", json!("relu"), "relu, tanh, sigmoid or gelu"),
+            key(
+                "activation",
+                json!("relu"),
+                "relu, tanh, sigmoid, gelu or gelu_tanh",
+            ),
             key(
                 "loss",
                 json!("auto"),
@@ -114,7 +120,11 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
                 json!([]),
                 "dense hidden layer sizes after the conv blocks",
             ),
-            key("activation", json!("relu"), "relu, tanh, sigmoid or gelu"),
+            key(
+                "activation",
+                json!("relu"),
+                "relu, tanh, sigmoid, gelu or gelu_tanh",
+            ),
             key(
                 "dropout",
                 json!(0.0),
@@ -138,6 +148,16 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
             weights_init,
             eval_train,
         ],
+        Transformer => {
+            let mut keys = vec![required(
+                "dataset",
+                "token data: modular_arithmetic or {name: text, path: ...}",
+            )];
+            keys.extend(transformer_keys());
+            keys.push(weights_init);
+            keys.push(eval_train);
+            keys
+        }
     })
 }
 
@@ -168,6 +188,8 @@ named_enum!(
         Cnn = "cnn",
         /// CIFAR ResNet of He et al. 2016.
         Resnet = "resnet",
+        /// Decoder-only transformer language model (GPT-2's architecture).
+        Transformer = "transformer",
     }
 );
 
@@ -197,6 +219,8 @@ named_enum!(
         Sigmoid = "sigmoid",
         /// x·Φ(x), the exact (erf) GELU as torch.nn.GELU().
         Gelu = "gelu",
+        /// GELU's tanh approximation, torch.nn.GELU(approximate="tanh").
+        GeluTanh = "gelu_tanh",
     }
 );
 
@@ -240,6 +264,7 @@ pub struct ProblemConfig {
     pub(crate) eval_train_examples: usize,
     pub(crate) dataset: Option<DatasetConfig>,
     pub(crate) net: NetConfig,
+    pub(crate) transformer: TransformerConfig,
 }
 
 /// Largest `dim` of the quadratic (its matrix is dense).
@@ -277,6 +302,7 @@ impl ProblemConfig {
             eval_train_examples: DEFAULT_EVAL_TRAIN_EXAMPLES,
             dataset: None,
             net: NetConfig::default(),
+            transformer: TransformerConfig::default(),
         };
         for (k, v) in keys {
             if v.is_null() {
@@ -284,6 +310,9 @@ impl ProblemConfig {
             }
             match k.as_str() {
                 "name" => {}
+                k if kind == ProblemKind::Transformer && is_transformer_key(k) => {
+                    cfg.transformer.parse(&cx, k, v)?;
+                }
                 k if is_network_key(k) && !kind.is_analytic() => cfg.net.parse(&cx, k, v)?,
                 "init" => {
                     let arr = v
@@ -331,6 +360,7 @@ impl ProblemConfig {
             }
         }
         cfg.net.check(&cx, keys)?;
+        cfg.transformer.check(&cx)?;
         if let Some(preset) = cfg.net.preset {
             let spec = preset.spec();
             cfg.hidden = spec.hidden;
@@ -358,6 +388,9 @@ impl ProblemConfig {
         for spec in problem_keys(self.kind.name()).unwrap_or_default() {
             let v = match spec.name {
                 "conv" | "hidden" | "global_pool" if preset => Value::Null,
+                k if self.kind == ProblemKind::Transformer && is_transformer_key(k) => {
+                    self.transformer.json(k)
+                }
                 k if is_network_key(k) && !self.kind.is_analytic() => match self.net.json(k) {
                     Some(v) => v,
                     None => continue,

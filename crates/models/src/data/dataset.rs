@@ -25,6 +25,21 @@ pub struct Dataset {
     n_classes: Option<usize>,
     image_shape: Option<ImageShape>,
     official_test: Option<Box<Dataset>>,
+    tokens: Option<Tokens>,
+}
+
+/// The tokens of a language-model dataset: its vocabulary and, for a text, the text itself as
+/// token ids. A dataset of examples (`modular_arithmetic`) stores each example's input tokens
+/// as its features (ids in `f32`, exact below 2²⁴) and the answer as its class label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tokens {
+    /// Number of token ids.
+    pub vocab_size: usize,
+    /// What each id stands for (`tokens: char`: the characters; `modular_arithmetic`: residues,
+    /// the operation and `=`); empty for bytes.
+    pub symbols: Vec<String>,
+    /// The text as token ids (empty for a dataset of examples).
+    pub stream: Vec<u32>,
 }
 
 /// The shape of one image example: `channels` planes of `height` rows of `width` values, stored
@@ -95,7 +110,33 @@ impl Dataset {
             n_classes,
             image_shape: None,
             official_test: None,
+            tokens: None,
         })
+    }
+
+    /// A text as a stream of token ids: no examples of its own (a language model cuts windows).
+    pub fn text(name: impl Into<String>, tokens: Tokens) -> Self {
+        Dataset {
+            name: name.into(),
+            features: Vec::new(),
+            n_features: 1,
+            targets: Vec::new(),
+            n_classes: Some(tokens.vocab_size),
+            image_shape: None,
+            official_test: None,
+            tokens: Some(tokens),
+        }
+    }
+
+    /// The same data marked as token sequences with `tokens`' vocabulary.
+    pub fn with_tokens(mut self, tokens: Tokens) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The tokens of a language-model dataset, `None` for other data.
+    pub fn tokens(&self) -> Option<&Tokens> {
+        self.tokens.as_ref()
     }
 
     /// The same data marked as images of `shape`; `None` unless `shape.n_values()` equals

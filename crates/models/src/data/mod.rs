@@ -7,9 +7,11 @@ mod cifar10;
 mod csv;
 mod dataset;
 mod idx;
+pub(crate) mod modular;
 mod split;
 mod synthetic;
 mod synthetic_images;
+pub(crate) mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use crate::config::{DatasetConfig, DatasetKind, Task};
 use crate::error::ModelError;
 
-pub use dataset::{Dataset, ImageShape};
+pub use dataset::{Dataset, ImageShape, Tokens};
 pub(crate) use split::Split;
 
 /// A table read from a file this crate does not read itself: every row's features
@@ -144,6 +146,8 @@ pub fn load_dataset_with(
             let t = tables.read_parquet(&path, &config.target)?;
             tabular(&path, t.features, t.n_features, t.targets, config.task)?
         }
+        DatasetKind::ModularArithmetic => modular::generate(config.tokens.p, config.tokens.op),
+        DatasetKind::Text => text::load(&resolve(&config.path, "path")?, config.tokens.chars)?,
     };
     if !config.augment().is_empty() && data.image_shape().is_none() {
         return Err(ModelError::OutOfRange {

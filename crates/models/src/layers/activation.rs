@@ -1,5 +1,6 @@
-//! Element-wise activations, PyTorch's `nn.ReLU`, `nn.Tanh`, `nn.Sigmoid` and `nn.GELU()`
-//! (exact, erf form):
+//! Element-wise activations, PyTorch's `nn.ReLU`, `nn.Tanh`, `nn.Sigmoid`, `nn.GELU()`
+//! (exact, erf form) and `nn.GELU(approximate="tanh")` (Hendrycks & Gimpel 2016, "Gaussian
+//! Error Linear Units"; the tanh form is GPT-2's):
 //!
 //! | name | f(z) | f′(z) |
 //! |---|---|---|
@@ -7,6 +8,9 @@
 //! | tanh | tanh z | 1 − f² |
 //! | sigmoid | 1 / (1 + e^(−z)), evaluated without overflow | f (1 − f) |
 //! | gelu | z Φ(z) = ½ z (1 + erf(z/√2)) | Φ(z) + z φ(z) |
+//! | gelu_tanh | ½ z (1 + tanh u), u = √(2/π) (z + 0.044715 z³) | ½ (1 + tanh u) + ½ z (1 − tanh² u) √(2/π) (1 + 3·0.044715 z²) |
+//!
+//! The tanh form is evaluated in the order of PyTorch's CPU kernel (`GeluKernel.cpp`).
 //!
 //! `tanh`, `exp` and `erf` come from the `libm` crate: the same bits on every platform.
 
@@ -14,6 +18,10 @@ use super::{Dims, Layer, Pass};
 use crate::config::Activation;
 
 const SQRT_1_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// √(2/π), PyTorch's `kBeta = M_SQRT2 * M_2_SQRTPI * 0.5`.
+const GELU_BETA: f32 = 0.797_884_6;
+/// The cubic coefficient of the tanh approximation, PyTorch's `kKappa`.
+const GELU_KAPPA: f32 = 0.044_715;
 /// 1/√(2π).
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
@@ -27,6 +35,10 @@ pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
             .iter_mut()
             .zip(z)
             .for_each(|(a, &z)| *a = 0.5 * z * (1.0 + libm::erff(z * SQRT_1_2))),
+        Activation::GeluTanh => a.iter_mut().zip(z).for_each(|(a, &z)| {
+            let inner = GELU_BETA * (z + GELU_KAPPA * (z * z * z));
+            *a = 0.5 * z * (1.0 + libm::tanhf(inner));
+        }),
     }
 }
 
@@ -54,7 +66,23 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
             let pdf = INV_SQRT_2PI * libm::expf(-0.5 * z * z);
             *d = g * (cdf + z * pdf);
         }),
+        Activation::GeluTanh => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
+            let z2 = z * z;
+            let t = libm::tanhf(GELU_BETA * (z + GELU_KAPPA * (z2 * z)));
+            let left = 0.5 * z;
+            let right = 1.0 + t;
+            let d_left = 0.5 * right;
+            let d_right = left * (1.0 - t * t) * GELU_BETA * (1.0 + 3.0 * GELU_KAPPA * z2);
+            *d = g * (d_left + d_right);
+        }),
     }
+}
+
+/// GELU's tanh approximation in f64, for tests.
+#[cfg(test)]
+pub(crate) fn gelu_tanh_f64(z: f64) -> f64 {
+    let u = (2.0 / std::f64::consts::PI).sqrt() * (z + 0.044_715 * z * z * z);
+    0.5 * z * (1.0 + u.tanh())
 }
 
 /// The logistic function 1 / (1 + e^(−z)), without overflow for any z.
@@ -87,7 +115,7 @@ impl Layer for ActivationLayer {
             Activation::Relu => "ReLU",
             Activation::Tanh => "Tanh",
             Activation::Sigmoid => "Sigmoid",
-            Activation::Gelu => "GELU",
+            Activation::Gelu | Activation::GeluTanh => "GELU",
         }
     }
 
@@ -132,6 +160,7 @@ mod tests {
             Activation::Tanh => z.tanh(),
             Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
             Activation::Gelu => 0.5 * z * (1.0 + libm::erf(z / 2f64.sqrt())),
+            Activation::GeluTanh => gelu_tanh_f64(z),
         }
     }
 

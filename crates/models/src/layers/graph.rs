@@ -33,6 +33,14 @@
 //! where a tensor feeds several nodes (the input of a residual block), the first of them in
 //! backward order writes it and the others write into a scratch tensor that is then added, so
 //! every gradient is a sum in a fixed order.
+//!
+//! **Shared parameters** (tied embeddings: a language model's head reusing the token
+//! embedding's table, Press & Wolf 2017) are a node whose layer reads another node's parameter
+//! slice ([`GraphBuilder::layer_sharing`]). As PyTorch's `named_parameters()`, the shared tensor
+//! is listed once, under the first node's name; the later node's names are aliases
+//! ([`Graph::param_aliases`]). Backward sums the gradient the same way as for tensors: the first
+//! of the nodes in backward order writes it, the others write into a scratch slice that is then
+//! added.
 
 use std::ops::Range;
 
@@ -58,6 +66,10 @@ struct Node {
     buffers: Range<usize>,
     /// Per input: whether backward adds into the input's gradient (another node wrote it).
     accumulate: Vec<bool>,
+    /// Whether the parameters are another node's (listed and initialised there).
+    shares_params: bool,
+    /// Whether backward adds into the parameter gradient (another node wrote it).
+    accumulate_params: bool,
 }
 
 /// A named tensor of the flat parameter (or buffer) vector, as PyTorch names it.
@@ -126,6 +138,57 @@ impl GraphBuilder {
         layer: impl Layer + 'static,
         input: TensorId,
     ) -> Result<TensorId, LayerError> {
+        self.add_layer(path.into(), Box::new(layer), input, None)
+    }
+
+    /// Adds `layer` reading tensor `input` with the parameters of the node that computed
+    /// `owner` (which must have the same parameter shapes): tied weights.
+    pub fn layer_sharing(
+        &mut self,
+        path: impl Into<String>,
+        layer: impl Layer + 'static,
+        input: TensorId,
+        owner: TensorId,
+    ) -> Result<TensorId, LayerError> {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.output == owner && !n.shares_params)
+            .ok_or_else(|| {
+                LayerError::new(
+                    layer.kind(),
+                    "shares the parameters of a node that has none",
+                )
+            })?;
+        let Op::Layer(owner_layer) = &node.op else {
+            return Err(LayerError::new(
+                layer.kind(),
+                "cannot share an addition's parameters",
+            ));
+        };
+        let shapes = |l: &dyn Layer| l.params().into_iter().map(|t| t.shape).collect::<Vec<_>>();
+        if shapes(owner_layer.as_ref()) != shapes(&layer) {
+            return Err(LayerError::new(
+                layer.kind(),
+                format!(
+                    "cannot share the parameters of {} ({:?}): shapes {:?}",
+                    node.path,
+                    shapes(owner_layer.as_ref()),
+                    shapes(&layer)
+                ),
+            ));
+        }
+        let range = node.params.clone();
+        self.add_layer(path.into(), Box::new(layer), input, Some(range))
+    }
+
+    fn add_layer(
+        &mut self,
+        path: String,
+        layer: Box<dyn Layer>,
+        input: TensorId,
+        shared: Option<Range<usize>>,
+    ) -> Result<TensorId, LayerError> {
         if layer.input_dims() != self.dims[input] {
             return Err(LayerError::new(
                 layer.kind(),
@@ -140,16 +203,22 @@ impl GraphBuilder {
         let n_buffers: usize = layer.buffers().iter().map(|t| t.len()).sum();
         let output = self.dims.len();
         self.dims.push(layer.output_dims());
+        let shares_params = shared.is_some();
+        let params = shared.unwrap_or(self.n_params..self.n_params + n_params);
         self.nodes.push(Node {
-            path: path.into(),
-            op: Op::Layer(Box::new(layer)),
+            path,
+            op: Op::Layer(layer),
             inputs: vec![input],
             output,
-            params: self.n_params..self.n_params + n_params,
+            params,
             buffers: self.n_buffers..self.n_buffers + n_buffers,
             accumulate: vec![false],
+            shares_params,
+            accumulate_params: false,
         });
-        self.n_params += n_params;
+        if !shares_params {
+            self.n_params += n_params;
+        }
         self.n_buffers += n_buffers;
         Ok(output)
     }
@@ -172,6 +241,8 @@ impl GraphBuilder {
             params: self.n_params..self.n_params,
             buffers: self.n_buffers..self.n_buffers,
             accumulate: vec![false, false],
+            shares_params: false,
+            accumulate_params: false,
         });
         Ok(output)
     }
@@ -193,6 +264,19 @@ impl GraphBuilder {
             }
         }
         let needs_tmp = self.nodes.iter().any(|n| n.accumulate.iter().any(|&a| a));
+        // The same for shared parameters: the first node in backward order writes the gradient.
+        let mut params_written: Vec<usize> = Vec::new();
+        let mut param_tmp = 0;
+        for node in self.nodes.iter_mut().rev() {
+            if node.params.is_empty() {
+                continue;
+            }
+            node.accumulate_params = params_written.contains(&node.params.start);
+            if node.accumulate_params {
+                param_tmp = param_tmp.max(node.params.len());
+            }
+            params_written.push(node.params.start);
+        }
         Ok(Graph {
             dims: self.dims,
             nodes: self.nodes,
@@ -205,6 +289,7 @@ impl GraphBuilder {
             acts: Vec::new(),
             grads: Vec::new(),
             tmp: Vec::new(),
+            param_tmp: vec![0.0; param_tmp],
             ws: Workspace::default(),
         })
     }
@@ -224,6 +309,8 @@ pub struct Graph {
     acts: Vec<f32>,
     grads: Vec<f32>,
     tmp: Vec<f32>,
+    /// Scratch gradient of shared parameters (the largest shared slice).
+    param_tmp: Vec<f32>,
     ws: Workspace,
 }
 
@@ -251,7 +338,7 @@ impl Graph {
     /// PyTorch's default initialisation of every parameter, drawn from `rng` layer by layer.
     pub fn init_params(&self, rng: &mut ChaCha8Rng) -> Vec<f32> {
         let mut params = vec![0.0; self.n_params];
-        for node in &self.nodes {
+        for node in self.nodes.iter().filter(|n| !n.shares_params) {
             if let Op::Layer(l) = &node.op {
                 l.init_params(&mut params[node.params.clone()], rng);
             }
@@ -270,9 +357,9 @@ impl Graph {
         buffers
     }
 
-    fn named(&self, buffers: bool) -> Vec<NamedTensor> {
+    fn named(&self, buffers: bool, aliases: bool) -> Vec<NamedTensor> {
         let mut out = Vec::new();
-        for node in &self.nodes {
+        for node in self.nodes.iter().filter(|n| n.shares_params == aliases) {
             let Op::Layer(l) = &node.op else { continue };
             let (specs, mut offset) = if buffers {
                 (l.buffers(), node.buffers.start)
@@ -300,12 +387,18 @@ impl Graph {
 
     /// The parameters as PyTorch's `named_parameters()`: names, shapes, offsets.
     pub fn param_layout(&self) -> Vec<NamedTensor> {
-        self.named(false)
+        self.named(false, false)
+    }
+
+    /// The other names of shared parameters (`head.weight` of a tied head), each at the offset
+    /// of the tensor it shares; PyTorch's `state_dict()` lists them, `named_parameters()` not.
+    pub fn param_aliases(&self) -> Vec<NamedTensor> {
+        self.named(false, true)
     }
 
     /// The buffers as PyTorch's `named_buffers()` (f32 ones: running statistics).
     pub fn buffer_layout(&self) -> Vec<NamedTensor> {
-        self.named(true)
+        self.named(true, false)
     }
 
     /// The PyTorch classes of the layers, in order (for messages and documentation).
@@ -429,6 +522,7 @@ impl Graph {
             acts,
             grads,
             tmp,
+            param_tmp,
             ws,
             ..
         } = self;
@@ -450,7 +544,11 @@ impl Graph {
                     let i = node.inputs[0];
                     let n_in = batch * dims[i].len();
                     let p = &params[node.params.clone()];
-                    let g = &mut grad[node.params.clone()];
+                    let g = if node.accumulate_params {
+                        &mut param_tmp[..node.params.len()]
+                    } else {
+                        &mut grad[node.params.clone()]
+                    };
                     let dx = if i == 0 {
                         None
                     } else if node.accumulate[0] {
@@ -459,6 +557,10 @@ impl Graph {
                         Some(&mut glo[offsets[i]..offsets[i] + n_in])
                     };
                     l.backward(read(i), read(o), dy, dx, p, g, &mut pass);
+                    if node.accumulate_params {
+                        let g = &param_tmp[..node.params.len()];
+                        residual::add_backward(g, &mut grad[node.params.clone()], true);
+                    }
                     if i != 0 && node.accumulate[0] {
                         residual::add_backward(&tmp[..n_in], &mut glo[offsets[i]..][..n_in], true);
                     }
@@ -545,6 +647,73 @@ mod tests {
                 "a.weight", "a.bias", "b.weight", "b.bias", "c.weight", "c.bias"
             ]
         );
+    }
+
+    /// Tied weights `y = C·(W·(W·x))` with one `W`: its gradient is the sum of both uses, against
+    /// finite differences in f64; it is listed once, under the first name.
+    #[test]
+    fn shared_parameter_gradient_accumulates() {
+        let d = Dims::vector(3);
+        let mut b = GraphBuilder::new(d);
+        let h = b
+            .layer("a", Linear::without_bias(d, 3).unwrap(), b.input())
+            .unwrap();
+        let g = b
+            .layer_sharing("b", Linear::without_bias(d, 3).unwrap(), h, h)
+            .unwrap();
+        let out = b.layer("c", Linear::new(d, 2).unwrap(), g).unwrap();
+        assert!(
+            b.layer_sharing("x", Linear::new(Dims::vector(2), 2).unwrap(), out, h)
+                .is_err()
+        );
+        let mut graph = b.finish(out).unwrap();
+        assert_eq!(graph.n_params(), 9 + 6 + 2);
+        let names: Vec<_> = graph.param_layout().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["a.weight", "c.weight", "c.bias"]);
+        let aliases = graph.param_aliases();
+        assert_eq!(
+            (aliases[0].name.as_str(), aliases[0].offset),
+            ("b.weight", 0)
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let params = graph.init_params(&mut rng);
+        let x = check::random(2 * 3, 1.0, &mut rng);
+        let r = check::random(2 * 2, 1.0, &mut rng);
+        graph.forward(&params, &mut [], &x, 2, Mode::Train);
+        graph.output_and_grad(2).1.copy_from_slice(&r);
+        let mut grad = vec![f32::NAN; params.len()];
+        graph.backward(&params, &mut grad, &x, 2, Mode::Train);
+        let mat = |p: &[f64], v: &[f64], rows: usize| -> Vec<f64> {
+            (0..rows)
+                .map(|o| (0..v.len()).map(|i| p[o * v.len() + i] * v[i]).sum())
+                .collect()
+        };
+        let loss = |p: &[f64]| -> f64 {
+            x.chunks(3)
+                .zip(r.chunks(2))
+                .map(|(xe, re)| {
+                    let xe: Vec<f64> = xe.iter().map(|&v| f64::from(v)).collect();
+                    let h = mat(p, &mat(p, &xe, 3), 3);
+                    let y = mat(&p[9..], &h, 2);
+                    (0..2)
+                        .map(|o| (y[o] + p[15 + o]) * f64::from(re[o]))
+                        .sum::<f64>()
+                })
+                .sum()
+        };
+        let p64: Vec<f64> = params.iter().map(|&v| f64::from(v)).collect();
+        for i in 0..p64.len() {
+            let mut q = p64.clone();
+            q[i] += 1e-6;
+            let up = loss(&q);
+            q[i] -= 2e-6;
+            let fd = (up - loss(&q)) / 2e-6;
+            assert!(
+                (f64::from(grad[i]) - fd).abs() < 1e-4 * (1.0 + fd.abs()),
+                "{i}: {} vs {fd}",
+                grad[i]
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Fully connected layer, PyTorch's `nn.Linear(in_features, out_features, bias=True)`:
 //! `y = x·Wᵀ + b` at every position, with `W` (`out × in`, row-major) then `b` (`out`) in the
-//! parameter vector. Default initialisation: `W, b ~ U(−1/√in, 1/√in)`.
+//! parameter vector. Default initialisation: `W, b ~ U(−1/√in, 1/√in)`. Without bias
+//! ([`Linear::without_bias`], `bias=False`, e.g. a language model's head) `y = x·Wᵀ`.
 //!
 //! Forward: each output starts from its bias and accumulates the products as one FMA chain
 //! (`y ← b; y += x·Wᵀ`, [`crate::gemm`]). Backward: `∂W = ∂yᵀ·x`, `∂b = Σ_rows ∂y`,
@@ -16,6 +17,7 @@ use crate::gemm::{Mat, gemm};
 pub struct Linear {
     input: Dims,
     out: usize,
+    bias: bool,
 }
 
 impl Linear {
@@ -27,7 +29,19 @@ impl Linear {
                 format!("needs at least one input and output feature, found {input} → {out}"),
             ));
         }
-        Ok(Linear { input, out })
+        Ok(Linear {
+            input,
+            out,
+            bias: true,
+        })
+    }
+
+    /// The same without bias, `nn.Linear(in, out, bias=False)`.
+    pub fn without_bias(input: Dims, out: usize) -> Result<Self, LayerError> {
+        Ok(Linear {
+            bias: false,
+            ..Linear::new(input, out)?
+        })
     }
 
     fn n_in(&self) -> usize {
@@ -52,10 +66,11 @@ impl Layer for Linear {
     }
 
     fn params(&self) -> Vec<TensorSpec> {
-        vec![
-            TensorSpec::new("weight", &[self.out, self.n_in()]),
-            TensorSpec::new("bias", &[self.out]),
-        ]
+        let mut specs = vec![TensorSpec::new("weight", &[self.out, self.n_in()])];
+        if self.bias {
+            specs.push(TensorSpec::new("bias", &[self.out]));
+        }
+        specs
     }
 
     fn init_params(&self, params: &mut [f32], rng: &mut ChaCha8Rng) {
@@ -67,8 +82,10 @@ impl Layer for Linear {
         let rows = pass.batch * self.input.positions();
         let (w, b) = p.split_at(out * n_in);
         let y = &mut y[..rows * out];
-        for row in y.chunks_exact_mut(out) {
-            copy_short(row, b);
+        if self.bias {
+            for row in y.chunks_exact_mut(out) {
+                copy_short(row, b);
+            }
         }
         let w = Mat::transposed(w, n_in);
         gemm(
@@ -78,7 +95,7 @@ impl Layer for Linear {
             Mat::rows(x, n_in),
             w,
             y,
-            true,
+            self.bias,
             &mut pass.ws.pack,
         );
     }
@@ -108,7 +125,9 @@ impl Layer for Linear {
             false,
             pack,
         );
-        column_sums(dy, out, gb);
+        if self.bias {
+            column_sums(dy, out, gb);
+        }
         if let Some(dx) = dx {
             let w = Mat::rows(&p[..out * n_in], n_in);
             gemm(rows, n_in, out, Mat::rows(dy, out), w, dx, false, pack);
@@ -121,13 +140,15 @@ mod tests {
     use super::*;
     use crate::layers::check;
 
-    /// f64 reference: y[r][o] = b[o] + Σ_i x[r][i] W[o][i].
+    /// f64 reference: y[r][o] = b[o] + Σ_i x[r][i] W[o][i] (b = 0 when `p` has no bias).
     fn reference(x: &[f64], p: &[f64], n_in: usize, out: usize) -> Vec<f64> {
         let (w, b) = p.split_at(out * n_in);
         x.chunks(n_in)
             .flat_map(|row| {
-                (0..out)
-                    .map(move |o| b[o] + (0..n_in).map(|i| row[i] * w[o * n_in + i]).sum::<f64>())
+                (0..out).map(move |o| {
+                    b.get(o).copied().unwrap_or(0.0)
+                        + (0..n_in).map(|i| row[i] * w[o * n_in + i]).sum::<f64>()
+                })
             })
             .collect()
     }
@@ -147,6 +168,11 @@ mod tests {
             ),
         ] {
             let layer = Linear::new(dims, out).unwrap();
+            check::layer_against_reference(layer, batch, 1.0, |x, p, _| {
+                reference(x, p, dims.channels, out)
+            });
+            let layer = Linear::without_bias(dims, out).unwrap();
+            assert_eq!(layer.params().len(), 1);
             check::layer_against_reference(layer, batch, 1.0, |x, p, _| {
                 reference(x, p, dims.channels, out)
             });

@@ -91,6 +91,7 @@ mod tests {
                             Activation::Tanh => v.tanh(),
                             Activation::Sigmoid => 1.0 / (1.0 + (-*v).exp()),
                             Activation::Gelu => 0.5 * *v * (1.0 + libm::erf(*v / 2f64.sqrt())),
+                            Activation::GeluTanh => crate::layers::activation::gelu_tanh_f64(*v),
                         };
                     }
                 }
@@ -157,7 +158,8 @@ mod tests {
             Just(Activation::Relu),
             Just(Activation::Tanh),
             Just(Activation::Sigmoid),
-            Just(Activation::Gelu)
+            Just(Activation::Gelu),
+            Just(Activation::GeluTanh)
         ]
     }
 

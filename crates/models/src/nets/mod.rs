@@ -6,6 +6,9 @@ pub(crate) mod mlp;
 pub(crate) mod resnet;
 #[cfg(test)]
 mod torch_reference;
+pub(crate) mod transformer;
+#[cfg(test)]
+mod transformer_reference;
 
 use crate::layers::LayerError;
 use crate::layers::graph::Graph;

@@ -26,17 +26,17 @@ use crate::layers::shortcut::PadShortcut;
 use crate::layers::window::Padding;
 use crate::layers::{Dims, Layer, Mode, Pass, Workspace};
 
-fn data_dir() -> PathBuf {
+pub(super) fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// A fixture: its JSON and its tensors (f32, or i64 labels as f32).
-struct Fixture {
-    json: Value,
+pub(super) struct Fixture {
+    pub(super) json: Value,
     tensors: HashMap<String, Vec<f32>>,
 }
 
-fn fixture(name: &str) -> Fixture {
+pub(super) fn fixture(name: &str) -> Fixture {
     let dir = data_dir();
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("fixture json");
     let json: Value = serde_json::from_str(&text).expect("fixture parses");
@@ -64,7 +64,7 @@ fn fixture(name: &str) -> Fixture {
 }
 
 impl Fixture {
-    fn get(&self, name: &str) -> &[f32] {
+    pub(super) fn get(&self, name: &str) -> &[f32] {
         self.tensors
             .get(name)
             .unwrap_or_else(|| panic!("fixture tensor {name}"))
@@ -72,7 +72,7 @@ impl Fixture {
 }
 
 /// `u(salt, i)` of scripts/reference_models.py: splitmix64, top 24 bits, in [-1, 1).
-fn uniform(salt: u64, n: usize) -> impl Iterator<Item = f64> {
+pub(super) fn uniform(salt: u64, n: usize) -> impl Iterator<Item = f64> {
     (0..n as u64).map(move |i| {
         let mut z = (salt << 32)
             .wrapping_add(i)
@@ -84,14 +84,14 @@ fn uniform(salt: u64, n: usize) -> impl Iterator<Item = f64> {
     })
 }
 
-fn generated(salt: u64, n: usize, offset: f64, scale: f64) -> Vec<f32> {
+pub(super) fn generated(salt: u64, n: usize, offset: f64, scale: f64) -> Vec<f32> {
     uniform(salt, n)
         .map(|u| (offset + scale * u) as f32)
         .collect()
 }
 
 /// Checks `ours` against `torch` with the module's measure; `what` names the tensor.
-fn assert_close(what: &str, ours: &[f32], torch: &[f32], base: f64, drift: f64) {
+pub(super) fn assert_close(what: &str, ours: &[f32], torch: &[f32], base: f64, drift: f64) {
     assert_eq!(ours.len(), torch.len(), "{what}: length");
     let tol = base.max(10.0 * drift);
     let max = torch.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()));
@@ -104,7 +104,7 @@ fn assert_close(what: &str, ours: &[f32], torch: &[f32], base: f64, drift: f64) 
     }
 }
 
-fn drift_of(case: &Value, key: &str) -> f64 {
+pub(super) fn drift_of(case: &Value, key: &str) -> f64 {
     case["drift"][key].as_f64().unwrap_or(0.0)
 }
 
@@ -139,7 +139,7 @@ fn to_nchw(x: &[f32], dims: Dims) -> Vec<f32> {
     out
 }
 
-fn usize_of(v: &Value) -> usize {
+pub(super) fn usize_of(v: &Value) -> usize {
     v.as_u64().expect("integer") as usize
 }
 

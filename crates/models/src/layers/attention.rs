@@ -1,0 +1,324 @@
+//! Causal multi-head scaled dot-product attention (Vaswani et al. 2017, "Attention Is All You
+//! Need", §3.2; the decoder's masked form), the core of GPT-2's `CausalSelfAttention` between
+//! its two linear layers. The input is the projection `qkv = x·W_qkvᵀ + b` of a sequence,
+//! `1 × T × 3d` with the queries, keys and values of all heads side by side (nanoGPT's
+//! `q, k, v = self.c_attn(x).split(d, dim=2)`, head `h` in columns `h·d_h … (h+1)·d_h − 1` of
+//! each, `d_h = d / heads`); the output, `1 × T × d`, is the heads' results side by side, ready
+//! for the output projection. Per example and head, with `Q, K, V` of `T × d_h`:
+//!
+//! ```text
+//! S = Q·Kᵀ / √d_h                       S[t][s] for s ≤ t only (causal)
+//! P[t][s] = exp(S[t][s] − m_t) / Σ_{s' ≤ t} exp(S[t][s'] − m_t),   m_t = max_{s ≤ t} S[t][s]
+//! O = P·V
+//! ```
+//!
+//! The maximum is subtracted before the exponential, so no logit overflows. The PyTorch
+//! equivalent is `F.scaled_dot_product_attention(q, k, v, is_causal=True)` on
+//! `(B, heads, T, d_h)` views. No parameters; `P` is kept for backward, which is, with
+//! `dO = ∂L/∂O`:
+//!
+//! ```text
+//! dV = Pᵀ·dO        dP = dO·Vᵀ        D_t = Σ_s dP[t][s] P[t][s] = Σ_j dO[t][j] O[t][j]
+//! dS = P ⊙ (dP − D) / √d_h            dQ = dS·K        dK = dSᵀ·Q
+//! ```
+//!
+//! (`D` from `O` and `dO` as FlashAttention's backward does, Dao et al. 2022). The products are
+//! [`crate::gemm`]'s, so the same bits on every CPU; `exp` is `libm`'s.
+
+use super::{Dims, Layer, LayerError, Pass, Workspace};
+use crate::gemm::{Mat, gemm};
+
+/// The causal multi-head attention of one layer (no parameters).
+#[derive(Clone, Debug)]
+pub struct CausalSelfAttention {
+    tokens: usize,
+    d_model: usize,
+    heads: usize,
+    /// `P` of every example and head of the last forward, `batch × heads × T × T`.
+    probs: Vec<f32>,
+}
+
+impl CausalSelfAttention {
+    /// Attention over sequences of `tokens` positions of width `d_model`, split into `heads`.
+    pub fn new(tokens: usize, d_model: usize, heads: usize) -> Result<Self, LayerError> {
+        if tokens == 0 || heads == 0 || d_model == 0 || d_model % heads != 0 {
+            return Err(LayerError::new(
+                "CausalSelfAttention",
+                format!(
+                    "d_model ({d_model}) must be a positive multiple of heads ({heads}), \
+                     over at least one token"
+                ),
+            ));
+        }
+        Ok(CausalSelfAttention {
+            tokens,
+            d_model,
+            heads,
+            probs: Vec::new(),
+        })
+    }
+
+    fn head_dim(&self) -> usize {
+        self.d_model / self.heads
+    }
+
+    fn scale(&self) -> f32 {
+        1.0 / (self.head_dim() as f32).sqrt()
+    }
+}
+
+/// `dst (rows × cols) ← src` from a matrix with row stride `src_stride` (or the reverse).
+fn copy_block(dst: &mut [f32], dst_stride: usize, src: &[f32], src_stride: usize, shape: Dims) {
+    for r in 0..shape.height {
+        dst[r * dst_stride..r * dst_stride + shape.width]
+            .copy_from_slice(&src[r * src_stride..r * src_stride + shape.width]);
+    }
+}
+
+/// `S ← softmax(scale · S)` row by row over the causal part `s ≤ t`, zero above the diagonal.
+fn causal_softmax(s: &mut [f32], t_len: usize, scale: f32) {
+    for (t, row) in s.chunks_exact_mut(t_len).enumerate() {
+        let (live, masked) = row.split_at_mut(t + 1);
+        let mut max = f32::NEG_INFINITY;
+        for v in live.iter_mut() {
+            *v *= scale;
+            max = max.max(*v);
+        }
+        let mut sum = 0.0f32;
+        for v in live.iter_mut() {
+            *v = libm::expf(*v - max);
+            sum += *v;
+        }
+        let inv = 1.0 / sum;
+        live.iter_mut().for_each(|v| *v *= inv);
+        masked.fill(0.0);
+    }
+}
+
+impl Layer for CausalSelfAttention {
+    fn kind(&self) -> &'static str {
+        "CausalSelfAttention"
+    }
+
+    fn input_dims(&self) -> Dims {
+        Dims {
+            height: 1,
+            width: self.tokens,
+            channels: 3 * self.d_model,
+        }
+    }
+
+    fn output_dims(&self) -> Dims {
+        Dims {
+            height: 1,
+            width: self.tokens,
+            channels: self.d_model,
+        }
+    }
+
+    fn scratch_len(&self, _batch: usize) -> usize {
+        // dP (T × T) and three T × d_h blocks.
+        self.tokens * self.tokens + 3 * self.tokens * self.head_dim()
+    }
+
+    fn reserve(&mut self, batch: usize) {
+        let n = batch * self.heads * self.tokens * self.tokens;
+        if self.probs.len() < n {
+            self.probs.resize(n, 0.0);
+        }
+    }
+
+    fn forward(&mut self, x: &[f32], y: &mut [f32], _: &[f32], _: &mut [f32], pass: &mut Pass) {
+        let (t_len, d, dh) = (self.tokens, self.d_model, self.head_dim());
+        let scale = self.scale();
+        let Workspace { pack, scratch } = &mut *pass.ws;
+        let o = &mut scratch[..t_len * dh];
+        let block = Dims {
+            height: t_len,
+            width: dh,
+            channels: 1,
+        };
+        let mut probs = self.probs.chunks_exact_mut(t_len * t_len);
+        for n in 0..pass.batch {
+            let qkv = &x[n * t_len * 3 * d..(n + 1) * t_len * 3 * d];
+            let out = &mut y[n * t_len * d..(n + 1) * t_len * d];
+            for h in 0..self.heads {
+                let p = probs.next().expect("reserved");
+                let (q, k, v) = (&qkv[h * dh..], &qkv[d + h * dh..], &qkv[2 * d + h * dh..]);
+                gemm(
+                    t_len,
+                    t_len,
+                    dh,
+                    Mat::rows(q, 3 * d),
+                    Mat::transposed(k, 3 * d),
+                    p,
+                    false,
+                    pack,
+                );
+                causal_softmax(p, t_len, scale);
+                gemm(
+                    t_len,
+                    dh,
+                    t_len,
+                    Mat::rows(p, t_len),
+                    Mat::rows(v, 3 * d),
+                    o,
+                    false,
+                    pack,
+                );
+                copy_block(&mut out[h * dh..], d, o, dh, block);
+            }
+        }
+    }
+
+    fn backward(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _p: &[f32],
+        _grad: &mut [f32],
+        pass: &mut Pass,
+    ) {
+        let Some(dx) = dx else { return };
+        let (t_len, d, dh) = (self.tokens, self.d_model, self.head_dim());
+        let scale = self.scale();
+        let Workspace { pack, scratch } = &mut *pass.ws;
+        let (dp, rest) = scratch.split_at_mut(t_len * t_len);
+        let (d_o, rest) = rest.split_at_mut(t_len * dh);
+        let (tmp, rest) = rest.split_at_mut(t_len * dh);
+        let diag = &mut rest[..t_len * dh];
+        let block = Dims {
+            height: t_len,
+            width: dh,
+            channels: 1,
+        };
+        let mut probs = self.probs.chunks_exact(t_len * t_len);
+        for n in 0..pass.batch {
+            let qkv = &x[n * t_len * 3 * d..(n + 1) * t_len * 3 * d];
+            let dqkv = &mut dx[n * t_len * 3 * d..(n + 1) * t_len * 3 * d];
+            let out = &y[n * t_len * d..(n + 1) * t_len * d];
+            let dout = &dy[n * t_len * d..(n + 1) * t_len * d];
+            for h in 0..self.heads {
+                let p = probs.next().expect("reserved");
+                let (q, k, v) = (&qkv[h * dh..], &qkv[d + h * dh..], &qkv[2 * d + h * dh..]);
+                copy_block(d_o, dh, &dout[h * dh..], d, block);
+                // dV = Pᵀ·dO
+                gemm(
+                    t_len,
+                    dh,
+                    t_len,
+                    Mat::transposed(p, t_len),
+                    Mat::rows(d_o, dh),
+                    tmp,
+                    false,
+                    pack,
+                );
+                copy_block(&mut dqkv[2 * d + h * dh..], 3 * d, tmp, dh, block);
+                // dP = dO·Vᵀ, then dS = P ⊙ (dP − D) · scale in place.
+                gemm(
+                    t_len,
+                    t_len,
+                    dh,
+                    Mat::rows(d_o, dh),
+                    Mat::transposed(v, 3 * d),
+                    dp,
+                    false,
+                    pack,
+                );
+                // D_t = Σ_j dO[t][j] O[t][j]; `diag` holds the head's O rows.
+                copy_block(diag, dh, &out[h * dh..], d, block);
+                for t in 0..t_len {
+                    let o_row = &diag[t * dh..(t + 1) * dh];
+                    let g_row = &d_o[t * dh..(t + 1) * dh];
+                    let dt: f32 = o_row.iter().zip(g_row).map(|(&a, &b)| a * b).sum();
+                    let (ds, prow) = (&mut dp[t * t_len..(t + 1) * t_len], &p[t * t_len..]);
+                    for (s, g) in ds.iter_mut().enumerate() {
+                        *g = if s <= t {
+                            prow[s] * (*g - dt) * scale
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                // dQ = dS·K, dK = dSᵀ·Q
+                gemm(
+                    t_len,
+                    dh,
+                    t_len,
+                    Mat::rows(dp, t_len),
+                    Mat::rows(k, 3 * d),
+                    tmp,
+                    false,
+                    pack,
+                );
+                copy_block(&mut dqkv[h * dh..], 3 * d, tmp, dh, block);
+                gemm(
+                    t_len,
+                    dh,
+                    t_len,
+                    Mat::transposed(dp, t_len),
+                    Mat::rows(q, 3 * d),
+                    tmp,
+                    false,
+                    pack,
+                );
+                copy_block(&mut dqkv[d + h * dh..], 3 * d, tmp, dh, block);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::check;
+
+    /// f64 reference of the definition: per example and head, masked softmax of Q·Kᵀ/√d_h.
+    fn reference(x: &[f64], t_len: usize, d: usize, heads: usize) -> Vec<f64> {
+        let dh = d / heads;
+        let mut y = Vec::new();
+        for qkv in x.chunks(t_len * 3 * d) {
+            let at = |t: usize, c: usize| qkv[t * 3 * d + c];
+            let mut out = vec![0.0; t_len * d];
+            for h in 0..heads {
+                for t in 0..t_len {
+                    let scores: Vec<f64> = (0..=t)
+                        .map(|s| {
+                            (0..dh)
+                                .map(|j| at(t, h * dh + j) * at(s, d + h * dh + j))
+                                .sum::<f64>()
+                                / (dh as f64).sqrt()
+                        })
+                        .collect();
+                    let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                    let z: f64 = e.iter().sum();
+                    for j in 0..dh {
+                        out[t * d + h * dh + j] =
+                            (0..=t).map(|s| e[s] / z * at(s, 2 * d + h * dh + j)).sum();
+                    }
+                }
+            }
+            y.extend(out);
+        }
+        y
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        for (t_len, d, heads, batch) in [(4, 6, 2, 2), (5, 4, 1, 1), (3, 8, 4, 2)] {
+            let layer = CausalSelfAttention::new(t_len, d, heads).unwrap();
+            check::layer_against_reference(layer, batch, 1.0, |x, _, _| {
+                reference(x, t_len, d, heads)
+            });
+        }
+    }
+
+    #[test]
+    fn heads_must_divide_the_width() {
+        assert!(CausalSelfAttention::new(4, 6, 4).is_err());
+        assert!(CausalSelfAttention::new(4, 6, 0).is_err());
+    }
+}
