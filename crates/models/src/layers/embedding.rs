@@ -11,9 +11,9 @@
 //! Token ids are checked against `V` where the data are loaded; here an id outside the table is
 //! a bug and panics.
 
+use crate::normal::StandardNormal;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 use super::{Dims, Layer, LayerError, Pass, TensorSpec, copy_short};
 
