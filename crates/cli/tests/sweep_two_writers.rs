@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use optbench_results::{self as results, read_metrics, read_runs};
 
-/// 32 runs of a fraction of a second each in a debug build.
+/// 32 runs of about a tenth of a second each: long enough that the second process, started
+/// once the first has finished one run, still finds runs to claim on an idle machine.
 const EXPERIMENT: &str = "\
 name: two-writers
 seeds: 4
@@ -19,9 +20,9 @@ problems:
   - name: rosenbrock
   - name: quadratic
 train:
-  steps: 20000
+  steps: 200000
   batch_size: full
-  eval_every: 2000
+  eval_every: 20000
 optimizers:
   - name: sgd
     lr: [1.0e-5, 2.0e-5]
@@ -78,7 +79,15 @@ fn two_processes_on_one_folder_run_every_run_once() {
     assert_eq!(ran, 32);
 
     let first = optbench(&file, &shared).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Start the second once the first is under way (one run finished), whatever the load.
+    let parts = shared.join("parts");
+    for _ in 0..6000 {
+        let started = std::fs::read_dir(&parts).is_ok_and(|mut d| d.next().is_some());
+        if started {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let second = optbench(&file, &shared).spawn().unwrap();
     let a = first.wait_with_output().unwrap();
     let b = second.wait_with_output().unwrap();
