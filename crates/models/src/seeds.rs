@@ -12,8 +12,11 @@ pub(crate) const STREAM_BATCHES: u64 = 4;
 pub(crate) const STREAM_NOISE: u64 = 5;
 pub(crate) const STREAM_PROBLEM: u64 = 6;
 /// The augmentation of training batches (`data::augment`), drawn by the networks that augment.
-#[allow(dead_code, reason = "used by the convolutional networks, in progress")]
 pub(crate) const STREAM_AUGMENT: u64 = 7;
+/// The masks of dropout layers (one seed per layer, `derive`).
+pub(crate) const STREAM_DROPOUT: u64 = 8;
+/// The offsets of a language model's training windows in a text (`data::text`).
+pub(crate) const STREAM_WINDOWS: u64 = 9;
 
 /// The ChaCha8 generator for `seed` and `stream`.
 pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -21,10 +24,6 @@ pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r.set_stream(stream);
     r
 }
-/// The masks of dropout layers (one seed per layer, `derive`).
-pub(crate) const STREAM_DROPOUT: u64 = 8;
-/// The offsets of a language model's training windows in a text (`data::text`).
-pub(crate) const STREAM_WINDOWS: u64 = 9;
 
 /// A seed for part `index` of `stream` (e.g. the mask stream of the `index`-th dropout layer).
 pub(crate) fn derive(seed: u64, stream: u64, index: u64) -> u64 {
