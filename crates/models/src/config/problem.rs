@@ -97,42 +97,13 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
             weights_init,
             eval_train,
         ],
-        Cnn => vec![
-            dataset,
-            key(
-                "preset",
-                Value::Null,
-                "2c2d or 3c3d: DeepOBS's architecture (then no conv, hidden or global_pool)",
-            ),
-            key(
-                "conv",
-                json!([]),
-                "conv blocks [{channels, kernel: 3, stride: 1, padding: same|valid|N, bias: true, \
-                 norm: none|batch, pool: none|max|avg|{type, kernel, stride, padding}}]",
-            ),
-            key(
-                "global_pool",
-                json!("none"),
-                "avg: global average pooling before the dense layers",
-            ),
-            key(
-                "hidden",
-                json!([]),
-                "dense hidden layer sizes after the conv blocks",
-            ),
-            key(
-                "activation",
-                json!("relu"),
-                "relu, tanh, sigmoid, gelu or gelu_tanh",
-            ),
-            key(
-                "dropout",
-                json!(0.0),
-                "dropout probability after each hidden dense layer",
-            ),
-            weights_init,
-            eval_train,
-        ],
+        Cnn => {
+            let mut keys = vec![dataset];
+            keys.extend(cnn_keys());
+            keys.push(weights_init);
+            keys.push(eval_train);
+            keys
+        }
         Resnet => vec![
             dataset,
             key(
@@ -159,6 +130,43 @@ pub fn problem_keys(problem: &str) -> Option<Vec<KeySpec>> {
             keys
         }
     })
+}
+
+/// The `cnn` network's own keys (the problem adds `dataset`, `init` and `eval_train_examples`).
+fn cnn_keys() -> Vec<KeySpec> {
+    vec![
+        key(
+            "preset",
+            Value::Null,
+            "2c2d or 3c3d: DeepOBS's architecture (then no conv, hidden or global_pool)",
+        ),
+        key(
+            "conv",
+            json!([]),
+            "conv blocks [{channels, kernel: 3, stride: 1, padding: same|valid|N, bias: true, \
+         norm: none|batch, pool: none|max|avg|{type, kernel, stride, padding}}]",
+        ),
+        key(
+            "global_pool",
+            json!("none"),
+            "avg: global average pooling before the dense layers",
+        ),
+        key(
+            "hidden",
+            json!([]),
+            "dense hidden layer sizes after the conv blocks",
+        ),
+        key(
+            "activation",
+            json!("relu"),
+            "relu, tanh, sigmoid, gelu or gelu_tanh",
+        ),
+        key(
+            "dropout",
+            json!(0.0),
+            "dropout probability after each hidden dense layer",
+        ),
+    ]
 }
 
 named_enum!(

@@ -251,21 +251,11 @@ fn every_layer_matches_pytorch() {
         } else {
             r_torch.to_vec()
         };
-        let mut params = Vec::new();
-        for name in case["params"].as_array().unwrap() {
-            params.extend_from_slice(fx.get(&format!("{id}/param/{}", name.as_str().unwrap())));
-        }
-        let mut buffers = Vec::new();
-        for name in case["buffers"].as_array().unwrap() {
-            buffers.extend_from_slice(fx.get(&format!("{id}/buffer/{}", name.as_str().unwrap())));
-        }
+        let names = names_of(case, "params");
+        let buffer_names = names_of(case, "buffers");
+        let params = concatenated(&fx, &format!("{id}/param"), &names);
+        let mut buffers = concatenated(&fx, &format!("{id}/buffer"), &buffer_names);
         let specs: Vec<String> = layer.params().iter().map(|t| t.name.to_string()).collect();
-        let names: Vec<String> = case["params"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
         // The module's own names (a padding wrapper prefixes them with `inner.`).
         let local: Vec<&str> = names
             .iter()
@@ -283,24 +273,11 @@ fn every_layer_matches_pytorch() {
             mode,
             ws: &mut ws,
         };
-        let mut y = vec![f32::NAN; batch * out_dims.len()];
         if case["layer"]["type"] == "dropout" {
-            let keep: Vec<bool> = torch_out.iter().map(|&v| v != 0.0).collect();
-            let mut d = Dropout::new(dims, case["layer"]["p"].as_f64().unwrap(), 0).unwrap();
-            d.set_mask(&keep);
-            d.apply_mask(&x, &mut y);
-            let mut dx = vec![f32::NAN; x.len()];
-            d.backward(&x, &y, &r, Some(&mut dx), &[], &mut [], &mut pass);
-            assert_close(&format!("{id}: output"), &y, torch_out, 1e-6, 0.0);
-            assert_close(
-                &format!("{id}: ∂input"),
-                &dx,
-                fx.get(&format!("{id}/grad_input")),
-                1e-6,
-                0.0,
-            );
+            check_dropout(&fx, case, dims, &x, &r, &mut pass);
             continue;
         }
+        let mut y = vec![f32::NAN; batch * out_dims.len()];
         layer.forward(&x, &mut y, &params, &mut buffers, &mut pass);
         let mut dx = vec![f32::NAN; x.len()];
         let mut dp = vec![f32::NAN; params.len()];
@@ -329,34 +306,72 @@ fn every_layer_matches_pytorch() {
             1e-4,
             drift_of(case, "grad_input"),
         );
-        let mut off = 0;
-        for name in &names {
-            let g = fx.get(&format!("{id}/grad/{name}"));
-            let key = format!("grad/{name}");
-            assert_close(
-                &format!("{id}: ∂{name}"),
-                &dp[off..off + g.len()],
-                g,
-                1e-4,
-                drift_of(case, &key),
-            );
-            off += g.len();
-        }
-        let mut off = 0;
-        for name in case["buffers"].as_array().unwrap() {
-            let name = name.as_str().unwrap();
-            let after = fx.get(&format!("{id}/buffer_after/{name}"));
-            let key = format!("buffer_after/{name}");
-            assert_close(
-                &format!("{id}: {name} after"),
-                &buffers[off..off + after.len()],
-                after,
-                1e-5,
-                drift_of(case, &key),
-            );
-            off += after.len();
-        }
+        check_concatenated(&fx, case, "grad", &names, &dp, 1e-4);
+        check_concatenated(&fx, case, "buffer_after", &buffer_names, &buffers, 1e-5);
     }
+}
+
+/// The names a layer case lists under `list` ("params" or "buffers").
+fn names_of(case: &Value, list: &str) -> Vec<String> {
+    case[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The fixture tensors `{prefix}/{name}`, one after the other in the order of `names`.
+fn concatenated(fx: &Fixture, prefix: &str, names: &[String]) -> Vec<f32> {
+    names
+        .iter()
+        .flat_map(|name| fx.get(&format!("{prefix}/{name}")).iter().copied())
+        .collect()
+}
+
+/// `ours`, the tensors of `names` one after the other, against the fixture's `{id}/{kind}/{name}`.
+fn check_concatenated(
+    fx: &Fixture,
+    case: &Value,
+    kind: &str,
+    names: &[String],
+    ours: &[f32],
+    base: f64,
+) {
+    let id = case["id"].as_str().unwrap();
+    let mut off = 0;
+    for name in names {
+        let torch = fx.get(&format!("{id}/{kind}/{name}"));
+        assert_close(
+            &format!("{id}: {kind} {name}"),
+            &ours[off..off + torch.len()],
+            torch,
+            base,
+            drift_of(case, &format!("{kind}/{name}")),
+        );
+        off += torch.len();
+    }
+}
+
+/// Dropout draws its own mask, so the case replays PyTorch's: kept where torch's output is not 0.
+fn check_dropout(fx: &Fixture, case: &Value, dims: Dims, x: &[f32], r: &[f32], pass: &mut Pass) {
+    let id = case["id"].as_str().unwrap();
+    let torch_out = fx.get(&format!("{id}/output"));
+    let keep: Vec<bool> = torch_out.iter().map(|&v| v != 0.0).collect();
+    let mut d = Dropout::new(dims, case["layer"]["p"].as_f64().unwrap(), 0).unwrap();
+    d.set_mask(&keep);
+    let mut y = vec![f32::NAN; x.len()];
+    d.apply_mask(x, &mut y);
+    let mut dx = vec![f32::NAN; x.len()];
+    d.backward(x, &y, r, Some(&mut dx), &[], &mut [], pass);
+    assert_close(&format!("{id}: output"), &y, torch_out, 1e-6, 0.0);
+    assert_close(
+        &format!("{id}: ∂input"),
+        &dx,
+        fx.get(&format!("{id}/grad_input")),
+        1e-6,
+        0.0,
+    );
 }
 
 /// The network of a fixture case and its generated weights (checked against the PyTorch
