@@ -2,11 +2,11 @@
 //! (roxmltree) and checked against the structure GitHub, GitLab and Jenkins read, the step
 //! summary, and the speed metrics with their own rule.
 
-mod history_fixture;
+mod results_fixture;
 
 use std::path::Path;
 
-use history_fixture::{Run, describe, optbench, run, write_results};
+use results_fixture::{Run, describe, optbench, run, write_results};
 use optbench_analysis::compare::{CompareOutcome, Settings, Verdict, compare_dirs};
 
 fn s(p: &Path) -> &str {

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+mod results_fixture;
+
 use optbench::args::CompareArgs;
 use optbench::commands::compare as compare_command;
 use optbench::exit::ExitCode;
@@ -9,81 +11,18 @@ use optbench_analysis::compare::{
     CompareOutcome, Settings, Verdict, compare_dirs, render_markdown,
 };
 use polars::prelude::*;
+use results_fixture::{Run, write_results};
 
-/// One run of a fixture.
-#[derive(Clone)]
-struct Run {
-    cell: &'static str,
-    seed: u64,
-    status: &'static str,
-    train: Option<f64>,
-    test: Option<f64>,
-    acc: Option<f64>,
-}
-
-fn run(cell: &'static str, seed: u64, train: f64) -> Run {
+/// An ok run of `cell` with test accuracy 0.5 (see results_fixture::run for the rest).
+fn run(cell: &str, seed: u64, train: f64) -> Run {
     Run {
-        cell,
-        seed,
-        status: "ok",
-        train: Some(train),
-        test: Some(2.0 * train),
         acc: Some(0.5),
+        ..results_fixture::run(cell, seed, train)
     }
 }
 
 fn write_runs(dir: &Path, runs: &[Run]) {
-    std::fs::create_dir_all(dir).unwrap();
-    let n = runs.len();
-    let mut df = DataFrame::new(
-        n,
-        vec![
-            Column::new(
-                "run_id".into(),
-                runs.iter()
-                    .map(|r| format!("{}-{}", r.cell, r.seed))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "cell_id".into(),
-                runs.iter().map(|r| r.cell.to_string()).collect::<Vec<_>>(),
-            ),
-            Column::new("experiment".into(), vec!["t"; n]),
-            Column::new("problem".into(), vec!["quadratic"; n]),
-            Column::new("dataset".into(), vec![None::<&str>; n]),
-            Column::new("optimizer".into(), vec!["adam"; n]),
-            Column::new(
-                "label".into(),
-                runs.iter()
-                    .map(|r| format!("adam {}", r.cell))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "seed".into(),
-                runs.iter().map(|r| r.seed).collect::<Vec<u64>>(),
-            ),
-            Column::new(
-                "status".into(),
-                runs.iter().map(|r| r.status).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "final_train_loss".into(),
-                runs.iter().map(|r| r.train).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "final_test_loss".into(),
-                runs.iter().map(|r| r.test).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "final_test_accuracy".into(),
-                runs.iter().map(|r| r.acc).collect::<Vec<_>>(),
-            ),
-            Column::new("wall_time_s".into(), vec![0.1f64; n]),
-        ],
-    )
-    .unwrap();
-    let file = std::fs::File::create(dir.join("runs.parquet")).unwrap();
-    ParquetWriter::new(file).finish(&mut df).unwrap();
+    write_results(dir, runs, None);
 }
 
 fn compare(base: &[Run], cand: &[Run], settings: &Settings) -> CompareOutcome {

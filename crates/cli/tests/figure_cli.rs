@@ -1,9 +1,9 @@
 //! `--format` and `--profile` through the binary: `plot` and `report` write only the formats
 //! asked for, with the profile figure and its tables; an unknown format is refused.
 
-mod history_fixture;
+mod results_fixture;
 
-use history_fixture::{describe, optbench};
+use results_fixture::{describe, optbench};
 use optbench_analysis::plot::synthetic::{Synthetic, write_synthetic};
 use std::path::Path;
 

@@ -2,11 +2,11 @@
 //! summary and provenance written, refusing a commit twice, concurrent adds, and a known step
 //! found at its commit in the tables and figures.
 
-mod history_fixture;
+mod results_fixture;
 
 use std::path::Path;
 
-use history_fixture::{Run, describe, manifest, optbench, run, write_results};
+use results_fixture::{Run, describe, manifest, optbench, run, write_results};
 use optbench_analysis::history::{AddOptions, HistoryError, add};
 use optbench_results::history::{HistoryStoreError, list_entries, read_entry};
 

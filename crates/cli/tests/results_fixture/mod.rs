@@ -1,5 +1,5 @@
-//! Hand-built results folders (runs.parquet, metrics.parquet, manifest.json) for the history
-//! and CI-output tests, and a runner for the `optbench` binary.
+//! Hand-built results folders (runs.parquet, metrics.parquet, manifest.json) for the compare,
+//! history and CI-output tests, and a runner for the `optbench` binary.
 
 #![allow(dead_code)]
 
@@ -18,13 +18,14 @@ pub struct Run {
     pub status: &'static str,
     pub train: Option<f64>,
     pub test: Option<f64>,
+    pub acc: Option<f64>,
     pub wall: f64,
     pub examples: u64,
     pub lr: f64,
 }
 
 /// An ok run of `cell` (problem `quadratic`, optimizer `adam`, lr 0.01) with train loss
-/// `train`, test loss `2·train`, wall time 1 s and 1,000 examples.
+/// `train`, test loss `2·train`, no test accuracy, wall time 1 s and 1,000 examples.
 pub fn run(cell: &str, seed: u64, train: f64) -> Run {
     Run {
         cell: cell.to_string(),
@@ -34,6 +35,7 @@ pub fn run(cell: &str, seed: u64, train: f64) -> Run {
         status: "ok",
         train: Some(train),
         test: Some(2.0 * train),
+        acc: None,
         wall: 1.0,
         examples: 1000,
         lr: 0.01,
@@ -96,7 +98,10 @@ pub fn write_results(dir: &Path, runs: &[Run], manifest: Option<serde_json::Valu
                 "final_test_loss".into(),
                 runs.iter().map(|r| r.test).collect::<Vec<_>>(),
             ),
-            Column::new("final_test_accuracy".into(), vec![None::<f64>; n]),
+            Column::new(
+                "final_test_accuracy".into(),
+                runs.iter().map(|r| r.acc).collect::<Vec<_>>(),
+            ),
             Column::new(
                 "best_train_loss".into(),
                 runs.iter().map(|r| r.train).collect::<Vec<_>>(),
