@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 WORK=${WORK:-/tmp/optbench-history-bench}
 cargo build --release -q -p optbench --bin optbench
-bin=$PWD/target/release/optbench
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/optbench
 rm -rf "$WORK"
 mkdir -p "$WORK"
 if [ -z "${KEEP:-}" ]; then
