@@ -6,8 +6,8 @@ mod results_fixture;
 
 use std::path::Path;
 
-use results_fixture::{Run, describe, optbench, run, write_results};
 use optbench_analysis::compare::{CompareOutcome, Settings, Verdict, compare_dirs};
+use results_fixture::{Run, describe, optbench, run, write_results};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

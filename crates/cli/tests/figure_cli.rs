@@ -3,8 +3,8 @@
 
 mod results_fixture;
 
-use results_fixture::{describe, optbench};
 use optbench_analysis::plot::synthetic::{Synthetic, write_synthetic};
+use results_fixture::{describe, optbench};
 use std::path::Path;
 
 fn s(p: &Path) -> &str {

@@ -6,9 +6,9 @@ mod results_fixture;
 
 use std::path::Path;
 
-use results_fixture::{Run, describe, manifest, optbench, run, write_results};
 use optbench_analysis::history::{AddOptions, HistoryError, add};
 use optbench_results::history::{HistoryStoreError, list_entries, read_entry};
+use results_fixture::{Run, describe, manifest, optbench, run, write_results};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
