@@ -496,16 +496,12 @@ fn networks_match_pytorch() {
 
 #[test]
 fn twenty_training_steps_match_pytorch() {
-    use optbench_optim::OptimizerConfig;
-
     use crate::data::Split;
     use crate::network::Network;
-    use crate::problem::Problem;
 
     let text = std::fs::read_to_string(data_dir().join("e2e.json")).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap();
     for case in json["cases"].as_array().unwrap() {
-        let id = case["id"].as_str().unwrap();
         let shape: Vec<usize> = case["input_shape"]
             .as_array()
             .unwrap()
@@ -541,24 +537,43 @@ fn twenty_training_steps_match_pytorch() {
             }),
             pad: Vec::new(),
         };
-        let mut nw = Network::new(split, built.graph, Loss::SoftmaxCe, 0, params.clone());
-        let hparams = case["hparams"].as_object().unwrap();
-        let opt = OptimizerConfig::from_json(case["optimizer"].as_str().unwrap(), hparams).unwrap();
-        let lr = hparams["lr"].as_f64().unwrap();
-        let mut opt = opt.build(params.len()).unwrap();
-        let mut grad = vec![0.0; params.len()];
-        let losses = case["losses"].as_array().unwrap();
-        let drift = case["drift"].as_array().unwrap();
-        for (t, (want, d)) in losses.iter().zip(drift).enumerate() {
-            let idx: Vec<usize> = (0..batch).map(|j| (batch * t + j) % n).collect();
-            let loss = nw.loss_grad(&params, &idx, &mut grad);
-            let want = want.as_f64().unwrap();
-            let tol = 1e-5f64.max(10.0 * d.as_f64().unwrap());
-            assert!(
-                (loss - want).abs() <= tol * want.abs(),
-                "{id}, step {t}: loss {loss} vs torch {want} (tolerance {tol:.1e})"
-            );
-            opt.step(&mut params, &grad, lr).unwrap();
-        }
+        let network = Network::new(split, built.graph, Loss::SoftmaxCe, 0, params.clone());
+        let optimizer = case["optimizer"].as_str().unwrap();
+        steps_match_pytorch(case, network, &mut params, optimizer, n, batch);
+    }
+}
+
+/// Trains `network` from `params` with the case's `optimizer` and `hparams`, on the batches
+/// `(batch·t + j) mod n` of step `t`, and checks each step's loss against the case's `losses`
+/// (tolerance 1e-5 relative, or ten times PyTorch's own f32-versus-f64 drift when larger).
+pub(super) fn steps_match_pytorch(
+    case: &Value,
+    mut network: crate::network::Network,
+    params: &mut [f32],
+    optimizer: &str,
+    n: usize,
+    batch: usize,
+) {
+    use crate::problem::Problem;
+    use optbench_optim::OptimizerConfig;
+
+    let id = case["id"].as_str().unwrap();
+    let hparams = case["hparams"].as_object().unwrap();
+    let lr = hparams["lr"].as_f64().unwrap();
+    let opt = OptimizerConfig::from_json(optimizer, hparams).unwrap();
+    let mut opt = opt.build(params.len()).unwrap();
+    let mut grad = vec![0.0; params.len()];
+    let losses = case["losses"].as_array().unwrap();
+    let drift = case["drift"].as_array().unwrap();
+    for (t, (want, d)) in losses.iter().zip(drift).enumerate() {
+        let idx: Vec<usize> = (0..batch).map(|j| (batch * t + j) % n).collect();
+        let loss = network.loss_grad(params, &idx, &mut grad);
+        let want = want.as_f64().unwrap();
+        let tol = 1e-5f64.max(10.0 * d.as_f64().unwrap());
+        assert!(
+            (loss - want).abs() <= tol * want.abs(),
+            "{id}, step {t}: loss {loss} vs torch {want} (tolerance {tol:.1e})"
+        );
+        opt.step(params, &grad, lr).unwrap();
     }
 }

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::torch_reference::{
-    assert_close, data_dir, drift_of, fixture, generated, uniform, usize_of,
+    assert_close, data_dir, drift_of, fixture, generated, steps_match_pytorch, uniform, usize_of,
 };
 use super::transformer::{Target, TransformerSpec, build};
 use crate::config::Activation;
@@ -249,17 +249,13 @@ fn transformers_match_pytorch() {
 
 #[test]
 fn twenty_adamw_steps_match_pytorch() {
-    use optbench_optim::OptimizerConfig;
-
     use crate::data::Split;
     use crate::network::Network;
-    use crate::problem::Problem;
     use crate::sequences::Sequences;
 
     let text = std::fs::read_to_string(data_dir().join("transformer_e2e.json")).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap();
     for case in json["cases"].as_array().unwrap() {
-        let id = case["id"].as_str().unwrap();
         let (vocab, tokens) = (usize_of(&case["vocab"]), usize_of(&case["tokens"]));
         let (n, batch) = (usize_of(&case["sequences"]), usize_of(&case["batch"]));
         let target = target_of(case);
@@ -280,25 +276,8 @@ fn twenty_adamw_steps_match_pytorch() {
             image_shape: None,
             pad: Vec::new(),
         };
-        let mut nw = Network::new(split, graph, Loss::SoftmaxCe, 0, params.clone())
+        let network = Network::new(split, graph, Loss::SoftmaxCe, 0, params.clone())
             .with_sequences(Sequences::examples(tokens, target));
-        let hparams = case["hparams"].as_object().unwrap();
-        let lr = hparams["lr"].as_f64().unwrap();
-        let opt = OptimizerConfig::from_json("adamw", hparams).unwrap();
-        let mut opt = opt.build(params.len()).unwrap();
-        let mut grad = vec![0.0; params.len()];
-        let losses = case["losses"].as_array().unwrap();
-        let drift = case["drift"].as_array().unwrap();
-        for (t, (want, d)) in losses.iter().zip(drift).enumerate() {
-            let idx: Vec<usize> = (0..batch).map(|j| (batch * t + j) % n).collect();
-            let loss = nw.loss_grad(&params, &idx, &mut grad);
-            let want = want.as_f64().unwrap();
-            let tol = 1e-5f64.max(10.0 * d.as_f64().unwrap());
-            assert!(
-                (loss - want).abs() <= tol * want.abs(),
-                "{id}, step {t}: loss {loss} vs torch {want} (tolerance {tol:.1e})"
-            );
-            opt.step(&mut params, &grad, lr).unwrap();
-        }
+        steps_match_pytorch(case, network, &mut params, "adamw", n, batch);
     }
 }
