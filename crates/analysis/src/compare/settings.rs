@@ -59,13 +59,7 @@ impl Settings {
         }
         for m in &self.metrics {
             if metric_direction(m).is_none() {
-                let closest = KNOWN_METRICS
-                    .iter()
-                    .max_by(|a, b| {
-                        strsim::jaro_winkler(m, a).total_cmp(&strsim::jaro_winkler(m, b))
-                    })
-                    .copied()
-                    .unwrap_or(FINAL_TRAIN_LOSS);
+                let closest = closest_metric(m, KNOWN_METRICS.iter().copied(), FINAL_TRAIN_LOSS);
                 return Err(CompareError::BadArgs(format!(
                     "unknown metric `{m}` (did you mean `{closest}`? known: {})",
                     KNOWN_METRICS.join(", ")
@@ -116,4 +110,16 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The metric name of `known` closest to `name` (Jaro–Winkler similarity, which favours a shared
+/// prefix such as `final_`), or `fallback` when `known` is empty; for "did you mean" in errors.
+pub(crate) fn closest_metric<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+    fallback: &'a str,
+) -> &'a str {
+    known
+        .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
+        .unwrap_or(fallback)
 }

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::read::f64_column;
+use super::settings::closest_metric;
 use super::{CompareError, Direction, METRICS_FILE};
 use optbench_results::{BATCH_LOSS, GRAD_NORM, RUN_ID, STEP, TEST_ACCURACY, TEST_LOSS, TRAIN_LOSS};
 
@@ -50,13 +51,8 @@ impl Target {
         };
         let metric = metric.trim();
         let Some(&(_, direction)) = TARGET_METRICS.iter().find(|(m, _)| *m == metric) else {
-            let closest = TARGET_METRICS
-                .iter()
-                .map(|(m, _)| *m)
-                .max_by(|a, b| {
-                    strsim::jaro_winkler(metric, a).total_cmp(&strsim::jaro_winkler(metric, b))
-                })
-                .unwrap_or(TRAIN_LOSS);
+            let closest =
+                closest_metric(metric, TARGET_METRICS.iter().map(|(m, _)| *m), TRAIN_LOSS);
             return Err(CompareError::BadArgs(format!(
                 "--target `{text}`: unknown metric `{metric}` (did you mean `{closest}`? \
                  metrics.parquet columns with a target: {})",
