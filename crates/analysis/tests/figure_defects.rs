@@ -1,10 +1,12 @@
 //! The defects of issue 13's figures, each checked on what is drawn: series stay inside their
 //! panels, batch sizes are compared on a common x, noisy metrics are smoothed over a faint raw
-//! line, labels name the batch size once, and identical values have a spread of exactly 0.
+//! line, labels name the batch size once, identical values have a spread of exactly 0, and the
+//! lines of one figure look different in its legend.
 
 use optbench_analysis::plot::axis::{panel_ranges, tx};
-use optbench_analysis::plot::figure::{Figure, Panel};
+use optbench_analysis::plot::figure::{Figure, LegendEntry, Panel};
 use optbench_analysis::plot::output::{parse_svg, rasterize, svg};
+use optbench_analysis::plot::style::{LineStyle, OPTIMIZER_ORDER, Palette};
 use optbench_analysis::plot::synthetic::{Synthetic, write_synthetic, write_synthetic_same_steps};
 use optbench_analysis::plot::{Formats, PlotOptions, XAxis, figures};
 use optbench_analysis::report::write_report;
@@ -195,4 +197,63 @@ fn labels_name_the_batch_size_once() {
         }
     }
     assert!(md.contains("bs=32"), "the report names batch sizes");
+}
+
+/// A figure holding only a legend entry of this style, rasterised (the label is the same for
+/// every style, so two of them differ only in the line sample and its marker).
+fn legend_sample(style: LineStyle) -> resvg::tiny_skia::Pixmap {
+    let fig = Figure {
+        legend: vec![LegendEntry {
+            style,
+            label: "x".into(),
+        }],
+        ..Figure::default()
+    };
+    let (text, _) = svg(&fig, false).unwrap();
+    rasterize(&parse_svg(&text).unwrap()).unwrap()
+}
+
+/// Pixels whose colour differs clearly (by more than 48 in a channel) between two images.
+fn differing_pixels(a: &resvg::tiny_skia::Pixmap, b: &resvg::tiny_skia::Pixmap) -> usize {
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    a.pixels()
+        .iter()
+        .zip(b.pixels())
+        .filter(|(p, q)| {
+            let d = |x: u8, y: u8| x.abs_diff(y) > 48;
+            d(p.red(), q.red()) || d(p.green(), q.green()) || d(p.blue(), q.blue())
+        })
+        .count()
+}
+
+/// Every two lines of one figure are told apart in its legend: their samples (a 100-pixel line
+/// with the marker over its middle) differ in at least 60 pixels, a 15-pixel stretch of the
+/// 4-pixel line. The quickstart's noise figure gave `sgd momentum=0 bs=1` (solid) and
+/// `sgd momentum=0.9 bs=32` (dashes of 48 pixels, whose only gap the marker hid) the same
+/// sample; a figure of nine optimizers gave the 1st and the 9th the same colour and marker.
+#[test]
+fn lines_of_one_figure_have_distinct_legend_samples() {
+    let noise = [
+        "sgd", "sgd", "sgd", "sgd", "adagrad", "adadelta", "rmsprop", "adam",
+    ];
+    let mut many: Vec<&str> = vec!["sgd"; 10];
+    many.extend(&OPTIMIZER_ORDER[1..9]);
+    for lines in [&noise[..], &many[..]] {
+        let palette = Palette::new(lines.iter().copied());
+        let styles = palette.styles(lines.iter().copied());
+        let samples: Vec<_> = styles.iter().map(|s| legend_sample(*s)).collect();
+        for a in 0..samples.len() {
+            for b in a + 1..samples.len() {
+                let n = differing_pixels(&samples[a], &samples[b]);
+                assert!(
+                    n >= 60,
+                    "lines {a} ({}, {:?}) and {b} ({}, {:?}) differ in {n} pixels",
+                    lines[a],
+                    styles[a],
+                    lines[b],
+                    styles[b]
+                );
+            }
+        }
+    }
 }

@@ -58,7 +58,7 @@ pub struct ConfigData {
     pub color: String,
     /// Dash and gap in CSS pixels; absent for a solid line.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dash: Option<[f64; 2]>,
+    pub dash: Option<Vec<f64>>,
     pub seeds: usize,
     /// Diverged seeds (absent if none): such a line does not set the y range.
     #[serde(skip_serializing_if = "is_zero")]
@@ -91,7 +91,7 @@ pub struct LineData {
     pub label: String,
     pub color: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dash: Option<[f64; 2]>,
+    pub dash: Option<Vec<f64>>,
     pub x: Vec<f64>,
     pub m: Vec<f64>,
     pub lo: Vec<f64>,
@@ -110,10 +110,14 @@ pub fn css_color(c: RGBColor) -> String {
 }
 
 /// The figures' dash pattern (pixels at 300 dpi) at screen scale.
-fn css_dash(style: &LineStyle) -> Option<[f64; 2]> {
-    style
-        .dash
-        .map(|(d, g)| [(f64::from(d) / 3.0).round(), (f64::from(g) / 3.0).round()])
+fn css_dash(style: &LineStyle) -> Option<Vec<f64>> {
+    (!style.dash.is_empty()).then(|| {
+        style
+            .dash
+            .iter()
+            .map(|&d| (f64::from(d) / 3.0).round())
+            .collect()
+    })
 }
 
 /// Builds the payload from the runs and metrics of a results folder.

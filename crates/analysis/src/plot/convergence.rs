@@ -39,23 +39,8 @@ pub fn train_size(ctx: &Context, group: &ProblemGroup) -> Option<f64> {
 /// Style per configuration: the optimizer's colour and marker, a dash per configuration of
 /// the same optimizer in this figure.
 pub fn styles(ctx: &Context, configs: &[&Config]) -> Vec<LineStyle> {
-    let mut seen: Vec<(&str, usize)> = Vec::new();
-    configs
-        .iter()
-        .map(|c| {
-            let k = match seen.iter_mut().find(|(o, _)| *o == c.optimizer) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n - 1
-                }
-                None => {
-                    seen.push((&c.optimizer, 1));
-                    0
-                }
-            };
-            ctx.palette.style(&c.optimizer, k)
-        })
-        .collect()
+    ctx.palette
+        .styles(configs.iter().map(|c| c.optimizer.as_str()))
 }
 
 /// Legend text of a configuration: its label, the batch size if asked, and how many seeds

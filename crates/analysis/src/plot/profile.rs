@@ -49,24 +49,11 @@ fn steps(sorted: &[f64], total: usize, start: f64, end: f64) -> Vec<(f64, f64)> 
 
 /// One line per setting, styled by optimizer (dash per setting of the same optimizer).
 fn styles(ctx: &Context, names: &[String]) -> Vec<LineStyle> {
-    let mut seen: Vec<(String, usize)> = Vec::new();
-    names
-        .iter()
-        .map(|n| {
-            let opt = n.split_whitespace().next().unwrap_or_default().to_string();
-            let k = match seen.iter_mut().find(|(o, _)| *o == opt) {
-                Some((_, k)) => {
-                    *k += 1;
-                    *k - 1
-                }
-                None => {
-                    seen.push((opt.clone(), 1));
-                    0
-                }
-            };
-            ctx.palette.style(&opt, k)
-        })
-        .collect()
+    ctx.palette.styles(
+        names
+            .iter()
+            .map(|n| n.split_whitespace().next().unwrap_or_default()),
+    )
 }
 
 fn profile_panel(c: &Costs, styles: &[LineStyle]) -> Panel {

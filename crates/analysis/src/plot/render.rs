@@ -120,7 +120,8 @@ fn draw_marker<DB: DrawingBackend>(
     }
 }
 
-/// Draws a polyline in pixel coordinates, solid or dashed. Dashes continue across vertices.
+/// Draws a polyline in pixel coordinates, solid or dashed (the style's pattern of drawn and
+/// skipped lengths). The pattern continues across vertices.
 fn draw_polyline<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     pts: &[(i32, i32)],
@@ -130,12 +131,13 @@ fn draw_polyline<DB: DrawingBackend>(
     if pts.len() < 2 {
         return Ok(());
     }
-    let Some((dash, gap)) = style.dash else {
+    let pattern = style.dash;
+    if pattern.is_empty() {
         return area.draw(&PathElement::new(pts.to_vec(), st)).map_err(err);
-    };
-    let (dash, gap) = (f64::from(dash), f64::from(gap));
-    let mut on = true;
-    let mut left = dash;
+    }
+    // Piece `k` of the pattern is drawn when `k` is even.
+    let mut k = 0usize;
+    let mut left = f64::from(pattern[0]);
     let mut current: Vec<(f64, f64)> = vec![(f64::from(pts[0].0), f64::from(pts[0].1))];
     let flush = |seg: &mut Vec<(f64, f64)>| -> DrawResult {
         if seg.len() >= 2 {
@@ -158,25 +160,25 @@ fn draw_polyline<DB: DrawingBackend>(
         while len - t > left {
             t += left;
             let p = (a.0 + (b.0 - a.0) * t / len, a.1 + (b.1 - a.1) * t / len);
-            if on {
+            if k % 2 == 0 {
                 current.push(p);
                 flush(&mut current)?;
-                left = gap;
             } else {
+                current.clear();
                 current.push(p);
-                left = dash;
             }
-            on = !on;
+            k = (k + 1) % pattern.len();
+            left = f64::from(pattern[k]);
         }
         left -= len - t;
-        if on {
+        if k % 2 == 0 {
             current.push(b);
         } else {
             current.clear();
             current.push(b);
         }
     }
-    if on {
+    if k % 2 == 0 {
         flush(&mut current)?;
     }
     Ok(())
@@ -330,7 +332,7 @@ fn draw_series<DB: DrawingBackend>(
         let pts: Vec<_> = l.points.iter().map(|&(x, y)| map.point(p, x, y)).collect();
         let st = shape(&l.style, FAINT_W, FAINT_ALPHA);
         let solid = LineStyle {
-            dash: None,
+            dash: &[],
             ..l.style
         };
         for piece in clip_polyline(&pts, &line_rect) {
@@ -375,7 +377,7 @@ fn draw_series<DB: DrawingBackend>(
         if let Some(q) = map.point(p, x, y).filter(|q| marker_rect.contains(*q)) {
             let st = LineStyle {
                 color: RGBColor(0, 0, 0),
-                dash: None,
+                dash: &[],
                 marker: Marker::Plus,
             };
             draw_marker(area, local(q), &st, false)?;

@@ -9,7 +9,13 @@
 //! optimizer *names* in a fixed order ([`OPTIMIZER_ORDER`], then unknown names alphabetically),
 //! so `adam` has the same colour in every figure of a results folder. Each optimizer also gets
 //! its own marker shape and the configurations of one optimizer differ by dash pattern and shade,
-//! so figures read in grayscale.
+//! so figures read in grayscale. [`Palette::styles`] gives every line of a figure its own
+//! (colour, dash, marker): the 9th optimizer takes the 1st one's colour with the 2nd one's marker,
+//! and the configurations of one optimizer go through the five dash patterns, then the same
+//! five again one shade darker, one lighter, and so on (35 distinct styles per optimizer). The
+//! dash patterns (solid, dashed, dotted, dash-dot, densely dotted) stay apart in a legend sample
+//! with the marker drawn over its middle (a long dash did not: `sgd momentum=0` and
+//! `sgd momentum=0.9` looked the same in the quickstart's noise legend).
 
 use plotters::style::{FontStyle, RGBColor};
 use std::sync::OnceLock;
@@ -106,20 +112,21 @@ const MARKERS: [Marker; 8] = [
     Marker::Star,
 ];
 
-/// Dash patterns, one per configuration of an optimizer: (dash, gap) in pixels, `None` = solid.
-pub const DASHES: [Option<(u32, u32)>; 5] = [
-    None,
-    Some((28, 14)),
-    Some((6, 10)),
-    Some((48, 14)),
-    Some((16, 8)),
-];
+/// A dash pattern: lengths in pixels (at 300 dpi) of drawn and skipped pieces in turn, starting
+/// with a drawn one and repeating (an even number of lengths); empty = solid.
+pub type Dash = &'static [u32];
+
+/// Dash patterns, one per configuration of an optimizer: solid, dashed, dotted, dash-dot and
+/// densely dotted. Their legend samples differ pairwise in at least 66 pixels (a dash-dot-dot
+/// came within 56 of the dash-dot; the long dash `[48, 14]` used before within 6 of solid).
+pub const DASHES: [Dash; 5] = [&[], &[28, 14], &[6, 10], &[28, 10, 6, 10], &[3, 6]];
 
 /// How one line is drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LineStyle {
     pub color: RGBColor,
-    pub dash: Option<(u32, u32)>,
+    /// Dash pattern (see [`Dash`]; empty = solid).
+    pub dash: Dash,
     pub marker: Marker,
 }
 
@@ -162,16 +169,21 @@ impl Palette {
 
     /// Style of the `variant`-th configuration of `optimizer` in a figure: the optimizer's colour
     /// (darker or lighter for later variants), its marker, and the variant's dash pattern.
+    /// Optimizers past the 8th reuse the colours with the markers shifted by one per round, so
+    /// no two of the first 64 share both.
     pub fn style(&self, optimizer: &str, variant: usize) -> LineStyle {
         let i = self.index(optimizer);
         let base = PALETTE[i % PALETTE.len()];
-        // Shade: 0, -30 %, +35 %, -50 %, +55 % ... towards black / white, alternating.
+        let marker = MARKERS[(i + i / PALETTE.len()) % MARKERS.len()];
+        // Shade: 0, -30 %, +40 %, -50 %, +60 %, -70 %, +80 % towards black / white in turn
+        // (always towards white for black, which cannot get darker); 7 shades × 5 dashes.
         let k = variant / DASHES.len();
         let color = if k == 0 {
             base
         } else {
-            let amount = (0.3 + 0.1 * (k as f64 - 1.0)).min(0.7);
-            if k % 2 == 1 {
+            let amount = (0.3 + 0.1 * (k as f64 - 1.0)).min(0.8);
+            let dark = base.0.max(base.1).max(base.2) < 60;
+            if k % 2 == 1 && !dark {
                 mix(base, RGBColor(0, 0, 0), amount)
             } else {
                 mix(base, RGBColor(255, 255, 255), amount)
@@ -180,8 +192,31 @@ impl Palette {
         LineStyle {
             color,
             dash: DASHES[variant % DASHES.len()],
-            marker: MARKERS[i % MARKERS.len()],
+            marker,
         }
+    }
+
+    /// The styles of the lines of one figure, given each line's optimizer: the `k`-th line of an
+    /// optimizer gets its `k`-th [`style`](Self::style), so lines of different optimizers differ
+    /// in colour or marker and lines of one optimizer in dash or shade.
+    pub fn styles<'a>(&self, optimizers: impl IntoIterator<Item = &'a str>) -> Vec<LineStyle> {
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        optimizers
+            .into_iter()
+            .map(|o| {
+                let k = match seen.iter_mut().find(|(n, _)| *n == o) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n - 1
+                    }
+                    None => {
+                        seen.push((o, 1));
+                        0
+                    }
+                };
+                self.style(o, k)
+            })
+            .collect()
     }
 }
 
@@ -276,6 +311,24 @@ mod tests {
         assert_eq!(q.color("zeta"), p.color("zeta"));
         assert_ne!(p.style("adam", 0).dash, p.style("adam", 1).dash);
         assert_ne!(p.style("adam", 0).marker, p.style("sgd", 0).marker);
+    }
+
+    /// Every line of a figure gets its own (colour, dash, marker): nine optimizers (the 9th
+    /// took the 1st one's colour and marker) with up to 35 configurations each.
+    #[test]
+    fn styles_in_one_figure_are_distinct() {
+        let names: Vec<&str> = OPTIMIZER_ORDER[..9].to_vec();
+        let p = Palette::new(names.iter().copied());
+        let lines: Vec<&str> = names
+            .iter()
+            .flat_map(|n| std::iter::repeat_n(*n, 35))
+            .collect();
+        let styles = p.styles(lines.iter().copied());
+        for (a, sa) in styles.iter().enumerate() {
+            for (b, sb) in styles.iter().enumerate().skip(a + 1) {
+                assert_ne!(sa, sb, "lines {a} ({}) and {b} ({})", lines[a], lines[b]);
+            }
+        }
     }
 
     #[test]
