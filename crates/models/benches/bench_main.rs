@@ -6,6 +6,7 @@ mod cnn;
 mod gemm;
 mod loss_grad;
 mod mlp;
+mod transformer;
 
 criterion_group!(
     benches,
@@ -14,6 +15,7 @@ criterion_group!(
     loss_grad::loss_grad,
     gemm::gemm_vs_matrixmultiply,
     cnn::cnn_train_step,
-    cnn::conv_layer
+    cnn::conv_layer,
+    transformer::transformer_train_step
 );
 criterion_main!(benches);
