@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use optbench_models::cpu::{CpuPath, run_on};
-use optbench_models::{BatchSize, Batcher, ProblemConfig, build_problem, load_dataset};
+use optbench_models::{BatchSize, Batcher, ProblemConfig, build_problem_in, load_dataset};
 
 /// The bits of three SGD steps' losses and gradients, then the train loss and test metrics,
 /// of problem `name` with `keys` on synthetic `c × hw × hw` images.
@@ -18,8 +18,13 @@ fn trajectory_bits(name: &str, keys: serde_json::Value, c: usize, hw: usize) -> 
                            "height": hw, "width": hw, "classes": 10, "test_fraction": 0.25}),
     );
     let cfg = ProblemConfig::from_json(name, &keys).expect("a valid problem");
-    let data = load_dataset(cfg.dataset().expect("a dataset"), 0, Path::new(".")).expect("data");
-    let mut problem = build_problem(&cfg, Some(data), 0).expect("a problem");
+    problem_bits(&cfg, Path::new("."))
+}
+
+/// As [`trajectory_bits`], for a problem whose files are under `dir`.
+fn problem_bits(cfg: &ProblemConfig, dir: &Path) -> Vec<u64> {
+    let data = load_dataset(cfg.dataset().expect("a dataset"), 0, dir).expect("data");
+    let mut problem = build_problem_in(cfg, Some(data), 0, dir).expect("a problem");
     let mut params = problem.initial_params();
     let mut grad = vec![0.0; problem.dim()];
     let mut batches = Batcher::new(problem.train_len(), BatchSize::Examples(7), 0);
@@ -75,5 +80,30 @@ fn resnet_is_bit_identical_across_paths() {
     for shortcut in ["A", "B"] {
         let keys = serde_json::json!({"depth": 8, "shortcut": shortcut});
         assert_same_bits_on_every_path("resnet", keys, 3, 8);
+    }
+}
+
+#[test]
+fn transformer_is_bit_identical_across_paths() {
+    // Attention rows of 1 to 21 positions (softmax chunks and partial chunks), GELU (erf and
+    // exp 16 lanes at a time) and its tanh form, layer norms, the softmax loss.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text: String = (0..4000u32)
+        .map(|i| char::from(b'a' + ((i * 7 + i / 13) % 26) as u8))
+        .collect();
+    std::fs::write(dir.path().join("text.txt"), text).expect("written");
+    for act in ["gelu", "gelu_tanh"] {
+        let keys = serde_json::json!({
+            "dataset": {"name": "text", "path": "text.txt", "tokens": "char"},
+            "layers": 2, "d_model": 16, "heads": 2, "context": 21, "mlp_activation": act,
+            "init_std": 0.5,
+        });
+        let cfg = ProblemConfig::from_json("transformer", keys.as_object().expect("an object"))
+            .expect("a valid problem");
+        let want = run_on(CpuPath::Baseline, || problem_bits(&cfg, dir.path()));
+        for path in CpuPath::supported() {
+            let got = run_on(path, || problem_bits(&cfg, dir.path()));
+            assert!(got == want, "transformer ({act}) on {path}: bits differ");
+        }
     }
 }

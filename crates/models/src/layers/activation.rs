@@ -12,10 +12,13 @@
 //!
 //! The tanh form is evaluated in the order of PyTorch's CPU kernel (`GeluKernel.cpp`).
 //!
-//! `tanh`, `exp` and `erf` come from the `libm` crate: the same bits on every platform.
+//! `tanh`, `exp` and `erf` come from the `libm` crate: the same bits on every platform (GELU's
+//! `erf` and `exp` through [`libm_lanes`], libm's bits 16 at a time).
 
+use super::libm_lanes::{self, LANES};
 use super::{Dims, Layer, Pass};
 use crate::config::Activation;
+use crate::cpu::on_path;
 
 const SQRT_1_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// √(2/π), PyTorch's `kBeta = M_SQRT2 * M_2_SQRTPI * 0.5`.
@@ -31,10 +34,7 @@ pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
         Activation::Relu => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.max(0.0)),
         Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = libm::tanhf(z)),
         Activation::Sigmoid => a.iter_mut().zip(z).for_each(|(a, &z)| *a = sigmoid(z)),
-        Activation::Gelu => a
-            .iter_mut()
-            .zip(z)
-            .for_each(|(a, &z)| *a = 0.5 * z * (1.0 + libm::erff(z * SQRT_1_2))),
+        Activation::Gelu => gelu(z, a),
         Activation::GeluTanh => a.iter_mut().zip(z).for_each(|(a, &z)| {
             let inner = GELU_BETA * (z + GELU_KAPPA * (z * z * z));
             *a = 0.5 * z * (1.0 + libm::tanhf(inner));
@@ -61,11 +61,7 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
             .zip(da)
             .zip(a)
             .for_each(|((d, &g), &a)| *d = g * (a * (1.0 - a))),
-        Activation::Gelu => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
-            let cdf = 0.5 * (1.0 + libm::erff(z * SQRT_1_2));
-            let pdf = INV_SQRT_2PI * libm::expf(-0.5 * z * z);
-            *d = g * (cdf + z * pdf);
-        }),
+        Activation::Gelu => gelu_backward(z, da, dz),
         Activation::GeluTanh => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
             let z2 = z * z;
             let t = libm::tanhf(GELU_BETA * (z + GELU_KAPPA * (z2 * z)));
@@ -75,6 +71,56 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
             let d_right = left * (1.0 - t * t) * GELU_BETA * (1.0 + 3.0 * GELU_KAPPA * z2);
             *d = g * (d_left + d_right);
         }),
+    }
+}
+
+on_path! {
+    /// GELU (erf): `a = 0.5·z·(1 + erf(z/√2))`, erf [`LANES`] at a time (libm's bits).
+    fn gelu(z: &[f32], a: &mut [f32]) {
+        let a = &mut a[..z.len()];
+        let mut chunks = z.chunks_exact(LANES).zip(a.chunks_exact_mut(LANES));
+        for (z, a) in &mut chunks {
+            let u: [f32; LANES] = std::array::from_fn(|i| z[i] * SQRT_1_2);
+            let erf = libm_lanes::erff(&u);
+            for ((a, &z), e) in a.iter_mut().zip(z).zip(erf) {
+                *a = 0.5 * z * (1.0 + e);
+            }
+        }
+        let done = z.len() / LANES * LANES;
+        for (a, &z) in a[done..].iter_mut().zip(&z[done..]) {
+            *a = 0.5 * z * (1.0 + libm::erff(z * SQRT_1_2));
+        }
+    }
+}
+
+/// GELU's derivative at `z` from `erf(z/√2)`: `Φ(z) + z·φ(z)`, as one scalar formula so the
+/// vector and scalar paths agree.
+#[inline(always)]
+fn gelu_grad(g: f32, z: f32, erf: f32, exp: f32) -> f32 {
+    let cdf = 0.5 * (1.0 + erf);
+    let pdf = INV_SQRT_2PI * exp;
+    g * (cdf + z * pdf)
+}
+
+on_path! {
+    /// `dz = da · GELU'(z)`, erf and exp [`LANES`] at a time (libm's bits).
+    fn gelu_backward(z: &[f32], da: &[f32], dz: &mut [f32]) {
+        let n = da.len();
+        let (z, dz) = (&z[..n], &mut dz[..n]);
+        let mut chunks = z.chunks_exact(LANES).zip(da.chunks_exact(LANES)).zip(dz.chunks_exact_mut(LANES));
+        for ((z, g), d) in &mut chunks {
+            let u: [f32; LANES] = std::array::from_fn(|i| z[i] * SQRT_1_2);
+            let v: [f32; LANES] = std::array::from_fn(|i| -0.5 * z[i] * z[i]);
+            let (erf, exp) = (libm_lanes::erff(&u), libm_lanes::expf(&v));
+            for i in 0..LANES {
+                d[i] = gelu_grad(g[i], z[i], erf[i], exp[i]);
+            }
+        }
+        let done = n / LANES * LANES;
+        for ((d, &g), &z) in dz[done..].iter_mut().zip(&da[done..]).zip(&z[done..]) {
+            let (erf, exp) = (libm::erff(z * SQRT_1_2), libm::expf(-0.5 * z * z));
+            *d = gelu_grad(g, z, erf, exp);
+        }
     }
 }
 

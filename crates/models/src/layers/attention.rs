@@ -25,7 +25,9 @@
 //! (`D` from `O` and `dO` as FlashAttention's backward does, Dao et al. 2022). The products are
 //! [`crate::gemm`]'s, so the same bits on every CPU; `exp` is `libm`'s.
 
+use super::libm_lanes;
 use super::{Dims, Layer, LayerError, Pass, Workspace};
+use crate::cpu::on_path;
 use crate::gemm::{Mat, gemm};
 
 /// The causal multi-head attention of one layer (no parameters).
@@ -75,23 +77,26 @@ fn copy_block(dst: &mut [f32], dst_stride: usize, src: &[f32], src_stride: usize
     }
 }
 
-/// `S ← softmax(scale · S)` row by row over the causal part `s ≤ t`, zero above the diagonal.
-fn causal_softmax(s: &mut [f32], t_len: usize, scale: f32) {
-    for (t, row) in s.chunks_exact_mut(t_len).enumerate() {
-        let (live, masked) = row.split_at_mut(t + 1);
-        let mut max = f32::NEG_INFINITY;
-        for v in live.iter_mut() {
-            *v *= scale;
-            max = max.max(*v);
+on_path! {
+    /// `S ← softmax(scale · S)` row by row over the causal part `s ≤ t`, zero above the
+    /// diagonal (the exponentials [`libm_lanes`]' libm bits, 16 at a time).
+    fn causal_softmax(s: &mut [f32], t_len: usize, scale: f32) {
+        for (t, row) in s.chunks_exact_mut(t_len).enumerate() {
+            let (live, masked) = row.split_at_mut(t + 1);
+            let mut max = f32::NEG_INFINITY;
+            for v in live.iter_mut() {
+                *v *= scale;
+                max = max.max(*v);
+            }
+            libm_lanes::exp_minus_in_place(live, max);
+            let mut sum = 0.0f32;
+            for &v in live.iter() {
+                sum += v;
+            }
+            let inv = 1.0 / sum;
+            live.iter_mut().for_each(|v| *v *= inv);
+            masked.fill(0.0);
         }
-        let mut sum = 0.0f32;
-        for v in live.iter_mut() {
-            *v = libm::expf(*v - max);
-            sum += *v;
-        }
-        let inv = 1.0 / sum;
-        live.iter_mut().for_each(|v| *v *= inv);
-        masked.fill(0.0);
     }
 }
 

@@ -12,6 +12,8 @@
 //! platform (std's versions call the platform's libm).
 
 use super::activation::sigmoid;
+use super::libm_lanes;
+use crate::cpu::on_path;
 
 /// The loss on the network's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,19 +81,45 @@ impl Loss {
                                 if v > bv { (j, v) } else { (bi, bv) }
                             });
                     correct += usize::from(arg == label);
-                    let sum: f32 = row.iter().map(|&v| libm::expf(v - max)).sum();
+                    let drow = dz.as_deref_mut().map(|dz| &mut dz[i * k..(i + 1) * k]);
+                    let sum = softmax_numerators(row, max, drow);
                     loss += f64::from(max) + libm::log(f64::from(sum)) - f64::from(row[label]);
                     if let Some(dz) = dz.as_deref_mut() {
                         let inv = scale / sum;
                         let drow = &mut dz[i * k..(i + 1) * k];
-                        for (d, &v) in drow.iter_mut().zip(row) {
-                            *d = libm::expf(v - max) * inv;
-                        }
+                        drow.iter_mut().for_each(|d| *d *= inv);
                         drow[label] -= scale;
                     }
                 }
             }
         }
         (loss, correct)
+    }
+}
+
+/// `Σ_j exp(row[j] − max)` summed in order (and the terms into `terms` when given), libm's
+/// `expf` bits [`libm_lanes::LANES`] at a time.
+fn softmax_numerators(row: &[f32], max: f32, terms: Option<&mut [f32]>) -> f32 {
+    let mut sum = 0.0f32;
+    match terms {
+        Some(terms) => {
+            terms.copy_from_slice(row);
+            exp_minus_on_path(terms, max);
+            terms.iter().for_each(|&e| sum += e);
+        }
+        None => sum_exp_minus_on_path(row, max, &mut sum),
+    }
+    sum
+}
+
+on_path! {
+    fn exp_minus_on_path(v: &mut [f32], shift: f32) {
+        libm_lanes::exp_minus_in_place(v, shift);
+    }
+}
+
+on_path! {
+    fn sum_exp_minus_on_path(v: &[f32], shift: f32, sum: &mut f32) {
+        *sum = libm_lanes::sum_exp_minus(v, shift);
     }
 }

@@ -62,6 +62,7 @@ pub mod global_avg_pool;
 pub mod graph;
 pub mod last_position;
 pub mod layer_norm;
+pub(crate) mod libm_lanes;
 pub mod linear;
 pub mod loss;
 pub mod max_pool2d;
