@@ -219,7 +219,7 @@ fn gemm_body<const RN: usize, const RW: usize, const PM: usize, const NW: usize>
     match (a.col_stride == 1, n <= NARROW) {
         (true, true) => blocked::<RN, NARROW, true>(dims, a, b, c, accumulate, buf),
         (true, false) => blocked::<RW, NW, true>(dims, a, b, c, accumulate, buf),
-        (false, true) => blocked::<PM, NARROW, false>(dims, a, b, c, accumulate, buf),
+        (false, true) => blocked::<RN, NARROW, false>(dims, a, b, c, accumulate, buf),
         (false, false) => blocked::<PM, NW, false>(dims, a, b, c, accumulate, buf),
     }
 }
@@ -283,14 +283,7 @@ fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
                             }
                         }
                         if ROWS {
-                            let a_rows: [&[f32]; MR] = std::array::from_fn(|t| {
-                                if t < rows {
-                                    &a.data[a.row_start(i + t) + p0..][..kc]
-                                } else {
-                                    &ZEROS[..kc]
-                                }
-                            });
-                            kernel_rows(a_rows, b_panel, &mut acc);
+                            kernel_rows(row_slices(a, i, rows, p0, kc), b_panel, &mut acc);
                         } else {
                             let a_panel = &buf.a[(i - i0) * kc..][..MR * kc];
                             kernel_packed(a_panel, b_panel, &mut acc);
@@ -303,6 +296,23 @@ fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
             }
         }
     }
+}
+
+/// Columns `p0 .. p0 + kc` of rows `i .. i + rows` of A (rows with contiguous columns), zeros
+/// past `rows`. (A loop, not `std::array::from_fn`, which LLVM left as a call per micro-tile.)
+#[inline(always)]
+fn row_slices<'a, const MR: usize>(
+    a: Mat<'a>,
+    i: usize,
+    rows: usize,
+    p0: usize,
+    kc: usize,
+) -> [&'a [f32]; MR] {
+    let mut slices = [&ZEROS[..kc]; MR];
+    for (t, s) in slices.iter_mut().enumerate().take(rows) {
+        *s = &a.data[a.row_start(i + t) + p0..][..kc];
+    }
+    slices
 }
 
 /// `acc[i][j] = fma(a[p][i], b[p][j], acc[i][j])` for p in order, over one A micro-panel
@@ -333,7 +343,8 @@ fn kernel_rows<const MR: usize, const NR: usize>(
     acc: &mut [[f32; NR]; MR],
 ) {
     let kc = b_panel.len() / NR;
-    let a_rows: [&[f32]; MR] = std::array::from_fn(|t| &a_rows[t][..kc]);
+    let mut a_rows = a_rows;
+    a_rows.iter_mut().for_each(|s| *s = &s[..kc]);
     let mut c = *acc;
     for (p, b) in b_panel.chunks_exact(NR).enumerate() {
         // The column of A first (its bounds checks out of the FMA block), then the same
@@ -354,14 +365,7 @@ fn kernel_rows<const MR: usize, const NR: usize>(
 fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) {
     if a.col_stride == 1 {
         // Each row is contiguous along k: transpose MR row slices.
-        let src: [&[f32]; MR] = std::array::from_fn(|r| {
-            if r < rows {
-                &a.data[a.row_start(i + r) + p0..][..kc]
-            } else {
-                &ZEROS[..kc]
-            }
-        });
-        transpose_into(src, kc, dst);
+        transpose_into(row_slices::<MR>(a, i, rows, p0, kc), kc, dst);
     } else if a.row_stride == 1 && a.rows.is_none() {
         // The MR rows are adjacent for each k: copy.
         for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
@@ -389,13 +393,10 @@ fn pack_b<const NR: usize>(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, 
         }
     } else if b.row_stride == 1 && b.rows.is_none() {
         // Each column is contiguous along k: transpose NR column slices.
-        let src: [&[f32]; NR] = std::array::from_fn(|t| {
-            if t < cols {
-                &b.data[(j + t) * b.col_stride + p0..][..kc]
-            } else {
-                &ZEROS[..kc]
-            }
-        });
+        let mut src = [&ZEROS[..kc]; NR];
+        for (t, s) in src.iter_mut().enumerate().take(cols) {
+            *s = &b.data[(j + t) * b.col_stride + p0..][..kc];
+        }
         transpose_into(src, kc, dst);
     } else {
         for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
@@ -424,7 +425,8 @@ fn copy_prefix(dst: &mut [f32], src: &[f32], len: usize) {
 /// (measured faster here than transposing 8 × W tiles through registers).
 #[inline(always)]
 fn transpose_into<const W: usize>(src: [&[f32]; W], kc: usize, dst: &mut [f32]) {
-    let src: [&[f32]; W] = std::array::from_fn(|t| &src[t][..kc]);
+    let mut src = src;
+    src.iter_mut().for_each(|s| *s = &s[..kc]);
     for (p, out) in dst[..kc * W].chunks_exact_mut(W).enumerate() {
         for (v, s) in out.iter_mut().zip(&src) {
             *v = s[p];
