@@ -48,7 +48,7 @@ fn expf_core(x: f32) -> f32 {
     } else {
         0.0
     };
-    let kf = kf.max(-126.0).min(127.0);
+    let kf = kf.clamp(-126.0, 127.0);
     let hi = x - kf * LN2_HI;
     let lo = kf * LN2_LO;
     let r = hi - lo;
