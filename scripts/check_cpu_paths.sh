@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The same bits on every x86-64 CPU: runs the CI grid (experiments/ci.yaml: every optimizer on
+# The same bits on every CPU: runs the CI grid (experiments/ci.yaml: every optimizer on
 # every problem family, an MLP included) natively and under Debian's qemu-user with
 # `-cpu Haswell` (AVX2+FMA, no AVX-512) and `-cpu Nehalem` (SSE4.2: the baseline path, where
 # `mul_add` is the libm `fmaf` call), and compares runs.parquet and metrics.parquet with the
@@ -9,9 +9,16 @@
 #
 #   scripts/check_cpu_paths.sh            # debug build (as .ci/run); PROFILE=release for release
 #
-# Not part of .ci/run: it needs qemu-x86_64 (Debian: apt-get install qemu-user); it prints
-# its run time at the end. An aarch64 run is not part of it: the development machine has no
-# aarch64 Rust target or cross linker (see ARCHITECTURE.md).
+# Then, if the cross tools are there, the same on aarch64: a cross build of the binary (target
+# aarch64-unknown-linux-gnu, in target/cross/, linked by aarch64-linux-gnu-gcc through
+# CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER) run under `qemu-aarch64 -L /usr/aarch64-linux-gnu`.
+# Without them the step is skipped with a message saying what is missing. To install them on
+# Debian: `rustup target add aarch64-unknown-linux-gnu` and
+# `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user`. AARCH64=0 skips it.
+# The first cross build compiles every dependency for aarch64 (polars included: long).
+#
+# Not part of .ci/run: it needs qemu-user (Debian: apt-get install qemu-user); it prints its run
+# time at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,16 +32,46 @@ fingerprint=$PWD/target/$PROFILE/examples/results_fingerprint
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# What the aarch64 step lacks, empty when it can run.
+aarch64_missing() {
+    local gcc=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc} m=()
+    rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
+        m+=("the Rust target (rustup target add aarch64-unknown-linux-gnu)")
+    command -v "$gcc" >/dev/null || m+=("the linker $gcc (apt-get install gcc-aarch64-linux-gnu)")
+    [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] ||
+        m+=("the aarch64 C library (apt-get install libc6-dev-arm64-cross)")
+    command -v qemu-aarch64 >/dev/null || m+=("qemu-aarch64 (apt-get install qemu-user)")
+    (IFS=';'; echo "${m[*]}")
+}
+
+cpus=(native Haswell Nehalem)
+if [ "${AARCH64:-1}" = 0 ]; then
+    echo "aarch64: skipped (AARCH64=0)"
+elif missing=$(aarch64_missing) && [ -n "$missing" ]; then
+    echo "aarch64: skipped, missing: $missing"
+else
+    t0=$(date +%s.%N)
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc} \
+    CC_aarch64_unknown_linux_gnu=${CC_aarch64_unknown_linux_gnu:-aarch64-linux-gnu-gcc} \
+    AR_aarch64_unknown_linux_gnu=${AR_aarch64_unknown_linux_gnu:-aarch64-linux-gnu-ar} \
+        cargo build -q "${flag[@]}" --target aarch64-unknown-linux-gnu \
+        --target-dir "$PWD/target/cross" -p optbench --bin optbench
+    aarch64_bin=$PWD/target/cross/aarch64-unknown-linux-gnu/$PROFILE/optbench
+    printf 'aarch64 cross build %.1f s\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+    cpus+=(aarch64)
+fi
+
 t_all=$(date +%s.%N)
 status=0
-for cpu in native Haswell Nehalem; do
+for cpu in "${cpus[@]}"; do
     t0=$(date +%s.%N)
-    if [ "$cpu" = native ]; then
-        runner=()
-    else
-        runner=(qemu-x86_64 -cpu "$cpu")
-    fi
-    "${runner[@]}" "$bin" run experiments/ci.yaml --out "$work/$cpu" --no-plots --jobs 1 \
+    exe=$bin
+    case $cpu in
+        native) runner=() ;;
+        aarch64) runner=(qemu-aarch64 -L /usr/aarch64-linux-gnu); exe=$aarch64_bin ;;
+        *) runner=(qemu-x86_64 -cpu "$cpu") ;;
+    esac
+    "${runner[@]}" "$exe" run experiments/ci.yaml --out "$work/$cpu" --no-plots --jobs 1 \
         2>"$work/$cpu.log" || { cat "$work/$cpu.log" >&2; exit 1; }
     "$fingerprint" "$work/$cpu" >"$work/$cpu.txt"
     runs=$(sed -n 's/^# runs.parquet: \([0-9]*\) rows/\1/p' "$work/$cpu.txt")
