@@ -14,7 +14,9 @@
 # CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER) run under `qemu-aarch64 -L /usr/aarch64-linux-gnu`.
 # Without them the step is skipped with a message saying what is missing. To install them on
 # Debian: `rustup target add aarch64-unknown-linux-gnu` and
-# `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user`. AARCH64=0 skips it.
+# `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user`. AARCH64=0 skips it;
+# AARCH64_PROFILE=release cross-builds in release whatever PROFILE is (profiles must not change
+# a bit, and one cross build of the dependencies is enough).
 # The first cross build compiles every dependency for aarch64 (polars included: long).
 #
 # Not part of .ci/run: it needs qemu-user (Debian: apt-get install qemu-user); it prints its run
@@ -25,6 +27,9 @@ cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-debug}
 flag=()
 [ "$PROFILE" = release ] && flag=(--release)
+AARCH64_PROFILE=${AARCH64_PROFILE:-$PROFILE}
+aflag=()
+[ "$AARCH64_PROFILE" = release ] && aflag=(--release)
 command -v qemu-x86_64 >/dev/null || { echo "qemu-x86_64 not found (apt-get install qemu-user)" >&2; exit 2; }
 cargo build -q "${flag[@]}" -p optbench --bin optbench --example results_fingerprint
 bin=$PWD/target/$PROFILE/optbench
@@ -54,10 +59,10 @@ else
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc} \
     CC_aarch64_unknown_linux_gnu=${CC_aarch64_unknown_linux_gnu:-aarch64-linux-gnu-gcc} \
     AR_aarch64_unknown_linux_gnu=${AR_aarch64_unknown_linux_gnu:-aarch64-linux-gnu-ar} \
-        cargo build -q "${flag[@]}" --target aarch64-unknown-linux-gnu \
+        cargo build -q "${aflag[@]}" --target aarch64-unknown-linux-gnu \
         --target-dir "$PWD/target/cross" -p optbench --bin optbench
-    aarch64_bin=$PWD/target/cross/aarch64-unknown-linux-gnu/$PROFILE/optbench
-    printf 'aarch64 cross build %.1f s\n' "$(echo "$(date +%s.%N) - $t0" | bc)"
+    aarch64_bin=$PWD/target/cross/aarch64-unknown-linux-gnu/$AARCH64_PROFILE/optbench
+    printf 'aarch64 cross build (%s) %.1f s\n' "$AARCH64_PROFILE" "$(echo "$(date +%s.%N) - $t0" | bc)"
     cpus+=(aarch64)
 fi
 
