@@ -216,7 +216,8 @@ pub(crate) const NARROW: usize = 16;
 /// transformer step, whose weight gradients are packed products), 6 × 16 on 16-column panels.
 /// With more rows on a 16-column panel
 /// (12 × 16, 16 × 16) LLVM vectorises the plain loop the wrong way, across the rows with
-/// gathers: measured 7× slower on ResNet-20's 16-channel convolutions (`benches/cnn.rs`).
+/// gathers: measured 7× slower on ResNet-20's 16-channel convolutions (`benches/cnn.rs`);
+/// 8 × 16 too (a ResNet-20 step 2.1 s of CPU instead of 0.35 s, not inspected further).
 pub(crate) const AVX512: Shape = Shape {
     rows_narrow: 6,
     rows_wide: 12,
