@@ -136,7 +136,8 @@ impl Recorder {
         grad_norm: Option<f64>,
         update_norm: Option<f64>,
     ) -> bool {
-        let train_loss = problem.train_loss(params);
+        let train = problem.train_metrics(params);
+        let train_loss = train.loss;
         let test = problem.test_metrics(params);
         let (x0, x1) = if self.two_d {
             (Some(f64::from(params[0])), Some(f64::from(params[1])))
@@ -160,9 +161,92 @@ impl Recorder {
             update_norm: c(update_norm),
             x0: c(x0),
             x1: c(x1),
+            train_accuracy: c(train.accuracy),
         });
         train_loss.is_finite() && params.iter().all(|p| p.is_finite())
     }
+
+    /// The last row of a run whose minibatch loss at update `t` was `loss` (non-finite);
+    /// `mean` is the mean minibatch loss since the previous row.
+    #[allow(clippy::too_many_arguments)]
+    fn record_nonfinite_batch(
+        &mut self,
+        problem: &mut dyn Problem,
+        params: &[f32],
+        t: u64,
+        examples_seen: u64,
+        lr: f64,
+        loss: f64,
+        mean: f64,
+    ) {
+        let train_len = self.train_len;
+        match self.rows.last_mut() {
+            // The row of this step was recorded before the minibatch was drawn: keep a single
+            // row per step and mark it with the non-finite minibatch loss.
+            Some(r) if r.step == t => {
+                r.batch_loss = Some(loss);
+                r.examples_seen = examples_seen;
+                #[allow(clippy::cast_precision_loss)]
+                let epoch = examples_seen as f64 / train_len;
+                r.epoch = epoch;
+            }
+            _ => {
+                self.record(
+                    problem,
+                    params,
+                    t,
+                    examples_seen,
+                    lr,
+                    Some(mean),
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// The outcome of the run of `spec` (`train_len` training examples) that ended with `status`
+    /// after `steps` updates.
+    fn finish(
+        self,
+        spec: &RunSpec,
+        train_len: usize,
+        status: RunStatus,
+        steps: u64,
+        examples_seen: u64,
+    ) -> RunOutcome {
+        #[allow(clippy::cast_precision_loss)]
+        let epochs = examples_seen as f64 / self.train_len;
+        RunOutcome {
+            run_id: spec.run_id.clone(),
+            status,
+            error: None,
+            steps,
+            epochs,
+            train_len: Some(train_len as u64),
+            wall_time_s: self.start.elapsed().as_secs_f64(),
+            metrics: self.rows,
+        }
+    }
+}
+
+/// Clips `grad` as `train` says; returns the gradient's norm before clipping when it was
+/// computed for clipping or `wanted` (the next row is recorded).
+fn clip(train: &TrainSpec, grad: &mut [f32], wanted: bool) -> Option<f64> {
+    let mut grad_norm = None;
+    if let Some(max_norm) = train.clip_grad_norm {
+        grad_norm = Some(optbench_optim::clip_grad_norm(grad, max_norm));
+    }
+    if let Some(v) = train.clip_grad_value {
+        if wanted && grad_norm.is_none() {
+            grad_norm = Some(norm2(grad));
+        }
+        optbench_optim::clip_grad_value(grad, v);
+    }
+    if wanted && grad_norm.is_none() {
+        grad_norm = Some(norm2(grad));
+    }
+    grad_norm
 }
 
 /// Runs the training loop of `spec` on `parts`.
@@ -207,18 +291,7 @@ pub fn train(
     };
 
     let outcome = |rec: Recorder, status: RunStatus, steps: u64, examples_seen: u64| {
-        #[allow(clippy::cast_precision_loss)]
-        let epochs = examples_seen as f64 / rec.train_len;
-        RunOutcome {
-            run_id: spec.run_id.clone(),
-            status,
-            error: None,
-            steps,
-            epochs,
-            train_len: Some(train_len as u64),
-            wall_time_s: rec.start.elapsed().as_secs_f64(),
-            metrics: rec.rows,
-        }
+        rec.finish(spec, train_len, status, steps, examples_seen)
     };
 
     let finite = rec.record(problem, &params, 0, 0, lr_at(0), None, None, None);
@@ -243,43 +316,11 @@ pub fn train(
         if !loss.is_finite() {
             #[allow(clippy::cast_precision_loss)]
             let mean = batch_sum / batch_count as f64;
-            let last_step = rec.rows.last().map(|r| r.step);
-            if last_step == Some(t) {
-                // The row of this step was recorded before the minibatch was drawn: keep a
-                // single row per step and mark it with the non-finite minibatch loss.
-                if let Some(r) = rec.rows.last_mut() {
-                    r.batch_loss = Some(loss);
-                    r.examples_seen = examples_seen;
-                    r.epoch = examples_seen as f64 / rec.train_len;
-                }
-            } else {
-                rec.record(
-                    problem,
-                    &params,
-                    t,
-                    examples_seen,
-                    lr_at(t),
-                    Some(mean),
-                    None,
-                    None,
-                );
-            }
+            rec.record_nonfinite_batch(problem, &params, t, examples_seen, lr_at(t), loss, mean);
             return Ok(outcome(rec, RunStatus::Diverged, t, examples_seen));
         }
-        let mut grad_norm = None;
-        if let Some(max_norm) = train.clip_grad_norm {
-            grad_norm = Some(optbench_optim::clip_grad_norm(&mut grad, max_norm));
-        }
-        if let Some(v) = train.clip_grad_value {
-            if record_next && grad_norm.is_none() {
-                grad_norm = Some(norm2(&grad));
-            }
-            optbench_optim::clip_grad_value(&mut grad, v);
-        }
+        let grad_norm = clip(train, &mut grad, record_next);
         if record_next {
-            if grad_norm.is_none() {
-                grad_norm = Some(norm2(&grad));
-            }
             prev.copy_from_slice(&params);
         }
         let lr = lr_at(t);

@@ -199,6 +199,13 @@ fn schema_and_row_counts() {
     assert!(batch_loss.get(0).is_none() && batch_loss.get(1).is_some());
     let acc = metrics.column("test_accuracy").unwrap().f64().unwrap();
     assert!(acc.get(0).is_none() && acc.get(8).is_some());
+    // Training accuracy on the same rows as the test accuracy: the classifier (softmax
+    // regression, rows 8..16) has it on every row, in [0, 1]; Rosenbrock has none.
+    let train_acc = metrics.column("train_accuracy").unwrap().f64().unwrap();
+    for i in 0..16 {
+        assert_eq!(train_acc.get(i).is_some(), acc.get(i).is_some(), "row {i}");
+    }
+    assert!((8..16).all(|i| (0.0..=1.0).contains(&train_acc.get(i).unwrap())));
     // Epochs of a mini-batch run: 30 steps × 16 examples over a 96-example training split.
     let epochs = runs.column("epochs").unwrap().f64().unwrap();
     assert!(

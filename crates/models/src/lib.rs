@@ -58,4 +58,4 @@ pub use data::{
 };
 pub use error::ModelError;
 pub use layers::graph::NamedTensor;
-pub use problem::{EvalCounts, Problem, TestMetrics};
+pub use problem::{EvalCounts, Problem, TestMetrics, TrainMetrics};

@@ -19,7 +19,7 @@ use crate::error::ModelError;
 use crate::layers::graph::{Graph, NamedTensor};
 use crate::layers::loss::Loss;
 use crate::layers::{Dims, Mode};
-use crate::problem::{EvalCounts, Problem, TestMetrics};
+use crate::problem::{EvalCounts, Problem, TestMetrics, TrainMetrics};
 use crate::seeds;
 use crate::sequences::Sequences;
 use crate::weights;
@@ -346,6 +346,14 @@ impl Problem for Network {
 
     fn train_loss(&mut self, params: &[f32]) -> f64 {
         self.evaluate(params, false).0
+    }
+
+    fn train_metrics(&mut self, params: &[f32]) -> TrainMetrics {
+        let (loss, acc) = self.evaluate(params, false);
+        TrainMetrics {
+            loss,
+            accuracy: self.loss.is_classifier().then_some(acc),
+        }
     }
 
     fn test_metrics(&mut self, params: &[f32]) -> TestMetrics {

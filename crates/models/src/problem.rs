@@ -14,6 +14,16 @@ pub struct TestMetrics {
     pub accuracy: Option<f64>,
 }
 
+/// Training-set metrics of a parameter vector, measured on the examples of
+/// [`Problem::train_loss`] in one pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TrainMetrics {
+    /// The training objective, as [`Problem::train_loss`].
+    pub loss: f64,
+    /// Fraction of correctly classified examples of the same set (classifiers only).
+    pub accuracy: Option<f64>,
+}
+
 /// How much work a problem has done, for fair comparisons.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EvalCounts {
@@ -46,6 +56,15 @@ pub trait Problem: Send {
     /// The training objective (on the fixed evaluation subset for large sets); for analytic
     /// problems the noise-free function value.
     fn train_loss(&mut self, params: &[f32]) -> f64;
+
+    /// The training objective and, for classifiers, the accuracy on the same examples, from one
+    /// evaluation pass (by default [`Problem::train_loss`] without an accuracy).
+    fn train_metrics(&mut self, params: &[f32]) -> TrainMetrics {
+        TrainMetrics {
+            loss: self.train_loss(params),
+            accuracy: None,
+        }
+    }
 
     /// Loss and accuracy on the test split.
     fn test_metrics(&mut self, params: &[f32]) -> TestMetrics;

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use crate::atomic::AtomicFile;
 use crate::error::{ResultsError, io_err, pl_err};
-use crate::part::{optional_values, read_part};
+use crate::part::{OPTIONAL_COLUMNS, optional_values, read_part};
 use crate::record::{MetricRow, RunStatus};
 use crate::runs_table::{RunRow, runs_frame};
 use crate::schema::*;
@@ -22,7 +22,7 @@ struct MetricsBuffer {
     epoch: Vec<f64>,
     examples_seen: Vec<u64>,
     wall_time_s: Vec<f64>,
-    opt: [Vec<Option<f64>>; 9],
+    opt: [Vec<Option<f64>>; OPTIONAL_COLUMNS],
 }
 
 impl MetricsBuffer {

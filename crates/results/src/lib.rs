@@ -39,7 +39,8 @@
 //! [`TEST_LOSS`], [`TEST_ACCURACY`] (null where the problem has none), [`GRAD_NORM`] (2-norm of
 //! the gradient of the last update, before clipping; null at step 0), [`UPDATE_NORM`]
 //! (‖θ_t − θ_{t−1}‖₂ of the last update; null at step 0), [`X0`], [`X1`] (the parameters, for
-//! problems with exactly two; null otherwise).
+//! problems with exactly two; null otherwise), [`TRAIN_ACCURACY`] (for classifiers, the accuracy on
+//! the examples of `train_loss`; null otherwise).
 //!
 //! Types: ids, names and JSON are Utf8; `seed`, `data_seed`, `batch_size`, `steps`, `step`,
 //! `examples_seen` are UInt64; everything else numeric is Float64. Files are written with zstd

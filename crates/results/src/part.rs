@@ -8,7 +8,11 @@ use std::path::Path;
 use crate::atomic::write_atomic;
 use crate::error::{ResultsError, io_err};
 use crate::record::{MetricRow, RunOutcome, RunStatus};
-use crate::schema::part_path;
+use crate::schema::{METRICS_COLUMNS, part_path};
+
+/// The optional (nullable) columns of a metric row: those of `metrics.parquet` after the
+/// first five.
+pub(crate) const OPTIONAL_COLUMNS: usize = METRICS_COLUMNS.len() - 5;
 
 //
 // Binary, little-endian, exact (floats as their bits, so a resumed sweep is bit-identical):
@@ -16,7 +20,8 @@ use crate::schema::part_path;
 //   str run_id | u8 status | u8 has_error [str error] | u64 steps | f64 epochs
 //   | u8 has_train_len [u64 train_len] | f64 wall_time_s | u64 n_rows
 //   n_rows × ( u64 step | f64 epoch | u64 examples_seen | f64 wall_time_s
-//              | u16 presence bits of the 9 optional columns | the present f64 values )
+//              | u16 presence bits of the 10 optional columns (bit k: `optional_values`[k])
+//              | the present f64 values )
 //   magic b"OBPARTEND"
 // where str is u64 length + UTF-8 bytes.
 
@@ -79,7 +84,9 @@ pub fn encode_part(outcome: &RunOutcome) -> Vec<u8> {
     buf
 }
 
-pub(crate) fn optional_values(row: &MetricRow) -> [Option<f64>; 9] {
+/// The optional values of a row, in the order of `METRICS_COLUMNS[5..]` and of a part file's
+/// presence bits (`train_accuracy`, added last, is absent from older part files).
+pub(crate) fn optional_values(row: &MetricRow) -> [Option<f64>; OPTIONAL_COLUMNS] {
     [
         row.lr,
         row.train_loss,
@@ -90,6 +97,7 @@ pub(crate) fn optional_values(row: &MetricRow) -> [Option<f64>; 9] {
         row.update_norm,
         row.x0,
         row.x1,
+        row.train_accuracy,
     ]
 }
 
@@ -164,7 +172,7 @@ pub fn decode_part(buf: &[u8]) -> Result<RunOutcome, String> {
         let examples_seen = c.u64()?;
         let wall = c.f64()?;
         let bits = c.u16()?;
-        let mut vals = [None; 9];
+        let mut vals = [None; OPTIONAL_COLUMNS];
         for (k, v) in vals.iter_mut().enumerate() {
             if bits & (1 << k) != 0 {
                 *v = Some(c.f64()?);
@@ -184,6 +192,7 @@ pub fn decode_part(buf: &[u8]) -> Result<RunOutcome, String> {
             update_norm: vals[6],
             x0: vals[7],
             x1: vals[8],
+            train_accuracy: vals[9],
         });
     }
     if c.take(PART_END.len())? != PART_END {
@@ -258,6 +267,7 @@ mod tests {
                     update_norm: Some(1e300),
                     x0: Some(f64::NEG_INFINITY),
                     x1: None,
+                    train_accuracy: Some(0.25),
                 },
             ],
         }

@@ -76,6 +76,8 @@ pub struct MetricRow {
     pub x0: Option<f64>,
     /// Second parameter (2-parameter problems).
     pub x1: Option<f64>,
+    /// Accuracy on the training examples of `train_loss` (classifiers).
+    pub train_accuracy: Option<f64>,
 }
 
 /// The result of one run: everything that is not already in its [`RunSpec`].

@@ -77,6 +77,8 @@ pub const UPDATE_NORM: &str = "update_norm";
 pub const X0: &str = "x0";
 /// Second parameter (2-parameter problems).
 pub const X1: &str = "x1";
+/// Accuracy on the training examples of `train_loss` (classifiers).
+pub const TRAIN_ACCURACY: &str = "train_accuracy";
 
 /// `status` of a run that finished its budget.
 pub const STATUS_OK: &str = "ok";
@@ -86,7 +88,7 @@ pub const STATUS_DIVERGED: &str = "diverged";
 pub const STATUS_FAILED: &str = "failed";
 
 /// The columns of `metrics.parquet`, in order.
-pub const METRICS_COLUMNS: [&str; 14] = [
+pub const METRICS_COLUMNS: [&str; 15] = [
     RUN_ID,
     STEP,
     EPOCH,
@@ -101,6 +103,7 @@ pub const METRICS_COLUMNS: [&str; 14] = [
     UPDATE_NORM,
     X0,
     X1,
+    TRAIN_ACCURACY,
 ];
 
 /// The fixed columns of `runs.parquet` before the `hp_*`/`p_*` columns, in order.
