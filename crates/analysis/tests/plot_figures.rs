@@ -229,3 +229,90 @@ fn preview() {
     .unwrap();
     optbench_analysis::report::write_report(&dir).unwrap();
 }
+
+/// `--logx` puts every convergence panel's x axis on a log scale (the steps are linear without
+/// it when one batch size is drawn), and `--metric` repeated draws those panels in order, the
+/// training accuracy among them.
+#[test]
+fn logx_and_repeated_metrics() {
+    use optbench_analysis::plot::axis::panel_ranges;
+    use optbench_analysis::plot::{Metric, figures};
+    let dir = tempfile::tempdir().unwrap();
+    write_synthetic(
+        dir.path(),
+        &Synthetic {
+            runs: 96,
+            records: 11,
+            seeds: 2,
+            lrs: 3,
+        },
+    )
+    .unwrap();
+    let convergence = |opts: &PlotOptions| {
+        let figs = figures(dir.path(), opts).unwrap();
+        figs.into_iter()
+            .filter(|f| f.stem.starts_with("convergence_"))
+            .collect::<Vec<_>>()
+    };
+    let linear = convergence(&PlotOptions::default());
+    let rosenbrock = linear
+        .iter()
+        .find(|f| f.stem == "convergence_rosenbrock")
+        .unwrap();
+    assert!(rosenbrock.panels.iter().all(|p| !p.x_log));
+
+    let opts = PlotOptions {
+        x_log: true,
+        metrics: vec![Metric::TrainAccuracy, Metric::TestAccuracy],
+        ..PlotOptions::default()
+    };
+    let logged = convergence(&opts);
+    // Rosenbrock is no classifier: no accuracy panel, no figure; the three batch sizes of the
+    // logistic regression keep theirs.
+    let stems: Vec<&str> = logged.iter().map(|f| f.stem.as_str()).collect();
+    assert_eq!(stems.len(), linear.len() - 1, "{stems:?}");
+    assert!(!stems.contains(&"convergence_rosenbrock"));
+    let lr = logged
+        .iter()
+        .find(|f| f.stem == "convergence_logistic_regression_bs32")
+        .unwrap();
+    let labels: Vec<&str> = lr.panels.iter().map(|p| p.y_label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Train accuracy (fraction)", "Test accuracy (fraction)"]
+    );
+    for p in &lr.panels {
+        assert!(p.x_log && !p.y_log);
+        let steps: Vec<f64> = p
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|q| q.0))
+            .collect();
+        let first = steps
+            .iter()
+            .copied()
+            .filter(|&x| x > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let last = steps.iter().copied().fold(0.0, f64::max);
+        assert!(first >= 1.0 && last >= 10.0 * first, "{first}..{last}");
+        // The range is in log10 of the steps, from the first step after 0 to the last, padded
+        // by 4 % (a linear range would reach `last`).
+        let (lo, hi) = panel_ranges(p).0;
+        let pad = (hi - lo) * 0.04 / 1.08;
+        assert!((lo + pad - first.log10()).abs() < 1e-9, "{lo} {first}");
+        assert!((hi - pad - last.log10()).abs() < 1e-9, "{hi} {last}");
+    }
+    let files = plot_results(
+        dir.path(),
+        &PlotOptions {
+            formats: "png".parse::<Formats>().unwrap(),
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("convergence_logistic_regression_bs32.png"))
+    );
+}

@@ -284,10 +284,13 @@ pub struct PlotArgs {
     /// Quantity on the x axis of per-step figures, and the cost of --profile.
     #[arg(long, default_value = "step", value_parser = x_axis())]
     pub x: XAxis,
-    /// Draw only this metric in the convergence figures (default: train loss, test loss and
-    /// test accuracy, where recorded).
+    /// Draw this metric in the convergence figures; repeat for several panels, in order
+    /// (default: train loss, test loss and test accuracy, where recorded).
     #[arg(long, value_parser = choice::<Metric>())]
-    pub metric: Option<Metric>,
+    pub metric: Vec<Metric>,
+    /// Logarithmic x axis in the per-step figures (the step-0 row is then not drawn).
+    #[arg(long)]
+    pub logx: bool,
     /// Final value that picks each optimizer's best configuration.
     #[arg(long, default_value = "final_train_loss", value_parser = choice::<SelectBy>())]
     pub select_by: SelectBy,
@@ -303,7 +306,8 @@ impl PlotArgs {
     pub fn options(&self) -> PlotOptions {
         PlotOptions {
             x: self.x,
-            metric: self.metric,
+            metrics: self.metric.clone(),
+            x_log: self.logx,
             select_by: self.select_by,
             size: self.size,
             formats: self.figures.format.clone(),

@@ -9,13 +9,13 @@ use super::{Context, batch_label, group, smooth};
 /// The panels of a convergence-like figure: `--metric`, or train loss, test loss and test
 /// accuracy where any run recorded them.
 pub fn panel_metrics(ctx: &Context, configs: &[&Config]) -> Vec<Metric> {
-    match ctx.opts.metric {
-        Some(m) => vec![m],
-        None => [Metric::TrainLoss, Metric::TestLoss, Metric::TestAccuracy]
-            .into_iter()
-            .filter(|&m| ctx.has_metric(configs, m))
-            .collect(),
+    if !ctx.opts.metrics.is_empty() {
+        return ctx.opts.metrics.clone();
     }
+    [Metric::TrainLoss, Metric::TestLoss, Metric::TestAccuracy]
+        .into_iter()
+        .filter(|&m| ctx.has_metric(configs, m))
+        .collect()
 }
 
 /// Training-set size estimated from `examples_seen / epoch` of the group's runs (used to call
@@ -71,7 +71,8 @@ pub fn names_batch(label: &str) -> bool {
 /// The x axis of a panel of `configs`: `requested`, except that step counts are replaced by
 /// examples seen when the configurations differ in batch size (a step of batch 1 and one of
 /// the full batch are not the same amount of work; an example is). The axis is logarithmic when
-/// the runs' x extents differ by more than 10×, so that each run spans a visible part of it.
+/// `--logx` asks for it, or when the runs' x extents differ by more than 10×, so that each run
+/// spans a visible part of it.
 pub fn common_x(ctx: &Context, configs: &[&Config], requested: XAxis) -> (XAxis, bool) {
     let mut sizes: Vec<u64> = configs.iter().map(|c| c.batch_size.to_bits()).collect();
     sizes.sort_unstable();
@@ -96,7 +97,10 @@ pub fn common_x(ctx: &Context, configs: &[&Config], requested: XAxis) -> (XAxis,
         .collect();
     let lo = ends.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ends.iter().copied().fold(0.0, f64::max);
-    (x, sizes.len() > 1 && lo.is_finite() && hi > 10.0 * lo)
+    (
+        x,
+        ctx.opts.x_log || (sizes.len() > 1 && lo.is_finite() && hi > 10.0 * lo),
+    )
 }
 
 /// The caption of a figure of these panels: what lines and bands are, and how noisy metrics

@@ -87,6 +87,7 @@ pub struct Series {
     pub batch_loss: Vec<f64>,
     pub test_loss: Vec<f64>,
     pub test_accuracy: Vec<f64>,
+    pub train_accuracy: Vec<f64>,
     pub grad_norm: Vec<f64>,
     pub update_norm: Vec<f64>,
     pub x0: Vec<f64>,
@@ -273,6 +274,8 @@ pub fn read_metrics(dir: &Path) -> Result<HashMap<String, Series>, DataError> {
         c(col::X0)?,
         c(col::X1)?,
     );
+    // Absent from results written before the column existed: all NaN then.
+    let train_acc = c(col::TRAIN_ACCURACY)?;
     let mut rows: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         if let Some(id) = id {
@@ -293,6 +296,7 @@ pub fn read_metrics(dir: &Path) -> Result<HashMap<String, Series>, DataError> {
             batch_loss: take(&batch),
             test_loss: take(&test),
             test_accuracy: take(&acc),
+            train_accuracy: take(&train_acc),
             grad_norm: take(&grad),
             update_norm: take(&update),
             x0: take(&x0),

@@ -6,7 +6,8 @@
 //! - `convergence_<problem>[_bs<N>]`: train loss, test loss and test accuracy against `--x`
 //!   (step, epoch, examples seen or wall time), one line per configuration: the mean over seeds,
 //!   with a min–max band over seeds; log y for losses. One figure per problem variant, and per
-//!   batch size when the grid varies it. `--metric` draws that one metric instead.
+//!   batch size when the grid varies it. `--metric` draws the metrics named instead (e.g. train
+//!   and test accuracy); `--logx` puts the x axis on a log scale.
 //! - `best_<problem>`: per optimizer setting (the label without `lr=`, so `sgd` and
 //!   `sgd momentum=0.9` count separately), its configuration with the best mean `--select-by`
 //!   (default final train loss; configurations with diverged seeds rank last).
@@ -76,7 +77,12 @@ pub enum FigureSize {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlotOptions {
     pub x: XAxis,
-    pub metric: Option<Metric>,
+    /// `--metric`: the panels of the convergence figures, in order (empty: train loss, test
+    /// loss and test accuracy, where recorded).
+    pub metrics: Vec<Metric>,
+    /// `--logx`: a logarithmic x axis on every per-step figure (else logarithmic only where
+    /// runs' x extents differ by more than 10×); the step-0 row is then not drawn.
+    pub x_log: bool,
     pub select_by: SelectBy,
     pub size: FigureSize,
     pub formats: Formats,

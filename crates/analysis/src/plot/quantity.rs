@@ -22,6 +22,7 @@ pub enum Metric {
     TrainLoss,
     TestLoss,
     TestAccuracy,
+    TrainAccuracy,
     BatchLoss,
     GradNorm,
     UpdateNorm,
@@ -35,6 +36,7 @@ impl Metric {
             Metric::TrainLoss => col::TRAIN_LOSS,
             Metric::TestLoss => col::TEST_LOSS,
             Metric::TestAccuracy => col::TEST_ACCURACY,
+            Metric::TrainAccuracy => col::TRAIN_ACCURACY,
             Metric::BatchLoss => col::BATCH_LOSS,
             Metric::GradNorm => col::GRAD_NORM,
             Metric::UpdateNorm => col::UPDATE_NORM,
@@ -48,6 +50,7 @@ impl Metric {
             Metric::TrainLoss => "Train loss (objective)",
             Metric::TestLoss => "Test loss (objective)",
             Metric::TestAccuracy => "Test accuracy (fraction)",
+            Metric::TrainAccuracy => "Train accuracy (fraction)",
             Metric::BatchLoss => "Mini-batch loss (mean since last record)",
             Metric::GradNorm => "Gradient norm ‖g‖₂",
             Metric::UpdateNorm => "Update norm ‖θₜ − θₜ₋₁‖₂",
@@ -64,9 +67,9 @@ impl Metric {
         )
     }
 
-    /// Whether the y axis is logarithmic (all but accuracy).
+    /// Whether the y axis is logarithmic (all but accuracies).
     pub fn log_scale(self) -> bool {
-        !matches!(self, Metric::TestAccuracy)
+        !matches!(self, Metric::TestAccuracy | Metric::TrainAccuracy)
     }
 
     /// The values of this metric in a run's series.
@@ -75,6 +78,7 @@ impl Metric {
             Metric::TrainLoss => &s.train_loss,
             Metric::TestLoss => &s.test_loss,
             Metric::TestAccuracy => &s.test_accuracy,
+            Metric::TrainAccuracy => &s.train_accuracy,
             Metric::BatchLoss => &s.batch_loss,
             Metric::GradNorm => &s.grad_norm,
             Metric::UpdateNorm => &s.update_norm,

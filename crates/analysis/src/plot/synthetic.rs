@@ -171,12 +171,13 @@ fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsEr
                             floor + (l0 - floor) * (-rate * frac).exp() * noise.abs()
                         };
                         let batch = train * (1.0 + rng.normal() * 0.5 / (bs as f64).sqrt()).abs();
-                        let (test, acc) = if two {
-                            (None, None)
+                        let (test, acc, train_acc) = if two {
+                            (None, None, None)
                         } else {
                             (
                                 Some(train * 1.08 + 0.01),
                                 Some((1.0 - 0.7 * train).clamp(0.0, 1.0)),
+                                Some((1.0 - 0.6 * train).clamp(0.0, 1.0)),
                             )
                         };
                         let upd = lr * (-rate * frac).exp() * (1.0 + 0.2 * rng.uniform());
@@ -204,6 +205,7 @@ fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsEr
                         m.update_norm.push((k > 0).then_some(upd));
                         m.x0.push(x0);
                         m.x1.push(x1);
+                        m.train_accuracy.push(train_acc);
                         if train.is_finite() {
                             last_train = train;
                             last_test = test.unwrap_or(f64::NAN);
@@ -332,6 +334,7 @@ struct MetricsCols {
     update_norm: Vec<Option<f64>>,
     x0: Vec<Option<f64>>,
     x1: Vec<Option<f64>>,
+    train_accuracy: Vec<Option<f64>>,
 }
 
 impl MetricsCols {
@@ -353,6 +356,7 @@ impl MetricsCols {
                 Column::new(col::UPDATE_NORM.into(), self.update_norm),
                 Column::new(col::X0.into(), self.x0),
                 Column::new(col::X1.into(), self.x1),
+                Column::new(col::TRAIN_ACCURACY.into(), self.train_accuracy),
             ],
         )
     }
