@@ -137,11 +137,8 @@ fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsEr
                         break 'outer;
                     }
                     count += 1;
-                    let run_id = format!("run-{pi}-{opt}-{li}-{seed}");
                     let mut rng = Rng(0x1234 ^ (count as u64).wrapping_mul(0x9E37));
                     let rate = 6.0 * (lr / good).min(1.5);
-                    let diverges = lr > 5.0 * good;
-                    let l0 = if two { 24.2 } else { 0.693 };
                     let floor = if two {
                         1e-4 * (1.0 + rng.uniform())
                     } else {
@@ -153,96 +150,32 @@ fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsEr
                         (n_train / bs).max(1) * 2 / 10 + 1
                     };
                     let records = spec.records.max(2);
-                    let stop = if diverges { records * 2 / 5 } else { records };
-                    let (mut last_train, mut last_test, mut last_acc, mut best) =
-                        (f64::NAN, f64::NAN, f64::NAN, f64::INFINITY);
-                    let mut wall = 0.0;
-                    for k in 0..stop {
-                        let frac = k as f64 / (records - 1) as f64;
-                        let step = k as u64 * steps_per_record;
-                        let examples = step * bs;
-                        wall += 0.001 * (1.0 + 0.1 * rng.uniform());
-                        let noise = 1.0 + 0.05 * rng.normal();
-                        let train = if diverges && k + 1 == stop {
-                            f64::INFINITY
-                        } else if diverges {
-                            l0 * (1.0 + 3.0 * frac).exp() * noise.abs()
-                        } else {
-                            floor + (l0 - floor) * (-rate * frac).exp() * noise.abs()
-                        };
-                        let batch = train * (1.0 + rng.normal() * 0.5 / (bs as f64).sqrt()).abs();
-                        let (test, acc, train_acc) = if two {
-                            (None, None, None)
-                        } else {
-                            (
-                                Some(train * 1.08 + 0.01),
-                                Some((1.0 - 0.7 * train).clamp(0.0, 1.0)),
-                                Some((1.0 - 0.6 * train).clamp(0.0, 1.0)),
-                            )
-                        };
-                        let upd = lr * (-rate * frac).exp() * (1.0 + 0.2 * rng.uniform());
-                        let (x0, x1) = if two {
-                            let e = (-rate * frac).exp();
-                            let a = 3.0 * frac * (1.0 + 0.1 * seed as f64);
-                            (
-                                Some(1.0 - 2.2 * e * a.cos()),
-                                Some(1.0 - 1.0 * e * (a.sin() + a.cos())),
-                            )
-                        } else {
-                            (None, None)
-                        };
-                        m.run_id.push(run_id.clone());
-                        m.step.push(step);
-                        m.epoch.push(examples as f64 / n_train as f64);
-                        m.examples_seen.push(examples);
-                        m.wall_time_s.push(wall);
-                        m.lr.push(lr);
-                        m.train_loss.push(Some(train));
-                        m.batch_loss.push((k > 0).then_some(batch));
-                        m.test_loss.push(test);
-                        m.test_accuracy.push(acc);
-                        m.grad_norm.push((k > 0).then_some(upd / lr));
-                        m.update_norm.push((k > 0).then_some(upd));
-                        m.x0.push(x0);
-                        m.x1.push(x1);
-                        m.train_accuracy.push(train_acc);
-                        if train.is_finite() {
-                            last_train = train;
-                            last_test = test.unwrap_or(f64::NAN);
-                            last_acc = acc.unwrap_or(f64::NAN);
-                            best = best.min(train);
-                        }
-                    }
-                    let fin = |v: f64| (!diverges && v.is_finite()).then_some(v);
-                    r.run_id.push(run_id);
-                    r.cell_id.push(cell.clone());
-                    r.problem.push(problem.to_owned());
-                    r.dataset.push(dataset.map(str::to_owned));
-                    r.optimizer.push(opt.to_owned());
-                    r.label.push(label.clone());
-                    r.seed.push(seed);
-                    r.data_seed
-                        .push(seed.wrapping_mul(31).wrapping_add(pi as u64));
-                    r.batch_size.push(bs);
-                    r.lr.push(lr);
-                    r.hparams.push(format!("{{\"lr\":{lr}}}"));
-                    r.p_init.push(two.then(|| "[-1.2,1.0]".to_owned()));
-                    r.status.push(
-                        if diverges {
-                            col::STATUS_DIVERGED
-                        } else {
-                            col::STATUS_OK
-                        }
-                        .to_owned(),
-                    );
-                    r.steps.push((stop as u64 - 1) * steps_per_record);
-                    r.epochs
-                        .push(((stop as u64 - 1) * steps_per_record * bs) as f64 / n_train as f64);
-                    r.final_train_loss.push(fin(last_train));
-                    r.final_test_loss.push(fin(last_test));
-                    r.final_test_accuracy.push(fin(last_acc));
-                    r.best_train_loss.push(best.is_finite().then_some(best));
-                    r.wall_time_s.push(wall);
+                    let diverges = lr > 5.0 * good;
+                    let curve = Curve {
+                        run_id: format!("run-{pi}-{opt}-{li}-{seed}"),
+                        seed,
+                        lr,
+                        rate,
+                        diverges,
+                        two,
+                        l0: if two { 24.2 } else { 0.693 },
+                        floor,
+                        steps_per_record,
+                        records,
+                        stop: if diverges { records * 2 / 5 } else { records },
+                        batch_size: bs,
+                        n_train,
+                    };
+                    let last = push_metrics(&mut m, &curve, &mut rng);
+                    let row = CellRow {
+                        problem_index: pi,
+                        problem,
+                        dataset,
+                        optimizer: opt,
+                        label: &label,
+                        cell: &cell,
+                    };
+                    push_run_row(&mut r, &row, &curve, &last);
                 }
             }
         }
@@ -360,4 +293,149 @@ impl MetricsCols {
             ],
         )
     }
+}
+
+/// One synthetic run's loss curve: exponential decay from `l0` to `floor` at `rate`, or growth to
+/// infinity at `stop` when it `diverges`; `two` marks the two-parameter (Rosenbrock) problem.
+struct Curve {
+    run_id: String,
+    seed: u64,
+    lr: f64,
+    rate: f64,
+    diverges: bool,
+    two: bool,
+    l0: f64,
+    floor: f64,
+    steps_per_record: u64,
+    records: usize,
+    stop: usize,
+    batch_size: u64,
+    n_train: u64,
+}
+
+/// The last finite values of a run's metrics, for its row of runs.parquet.
+struct Last {
+    train: f64,
+    test: f64,
+    accuracy: f64,
+    best: f64,
+    wall: f64,
+}
+
+/// Pushes the `curve.stop` recorded rows of one run into `m`.
+fn push_metrics(m: &mut MetricsCols, curve: &Curve, rng: &mut Rng) -> Last {
+    let mut last = Last {
+        train: f64::NAN,
+        test: f64::NAN,
+        accuracy: f64::NAN,
+        best: f64::INFINITY,
+        wall: 0.0,
+    };
+    for k in 0..curve.stop {
+        let frac = k as f64 / (curve.records - 1) as f64;
+        let step = k as u64 * curve.steps_per_record;
+        let examples = step * curve.batch_size;
+        last.wall += 0.001 * (1.0 + 0.1 * rng.uniform());
+        let noise = 1.0 + 0.05 * rng.normal();
+        let train = if curve.diverges && k + 1 == curve.stop {
+            f64::INFINITY
+        } else if curve.diverges {
+            curve.l0 * (1.0 + 3.0 * frac).exp() * noise.abs()
+        } else {
+            curve.floor + (curve.l0 - curve.floor) * (-curve.rate * frac).exp() * noise.abs()
+        };
+        let batch = train * (1.0 + rng.normal() * 0.5 / (curve.batch_size as f64).sqrt()).abs();
+        let (test, acc, train_acc) = if curve.two {
+            (None, None, None)
+        } else {
+            (
+                Some(train * 1.08 + 0.01),
+                Some((1.0 - 0.7 * train).clamp(0.0, 1.0)),
+                Some((1.0 - 0.6 * train).clamp(0.0, 1.0)),
+            )
+        };
+        let upd = curve.lr * (-curve.rate * frac).exp() * (1.0 + 0.2 * rng.uniform());
+        let (x0, x1) = if curve.two {
+            let e = (-curve.rate * frac).exp();
+            let a = 3.0 * frac * (1.0 + 0.1 * curve.seed as f64);
+            (
+                Some(1.0 - 2.2 * e * a.cos()),
+                Some(1.0 - 1.0 * e * (a.sin() + a.cos())),
+            )
+        } else {
+            (None, None)
+        };
+        m.run_id.push(curve.run_id.clone());
+        m.step.push(step);
+        m.epoch.push(examples as f64 / curve.n_train as f64);
+        m.examples_seen.push(examples);
+        m.wall_time_s.push(last.wall);
+        m.lr.push(curve.lr);
+        m.train_loss.push(Some(train));
+        m.batch_loss.push((k > 0).then_some(batch));
+        m.test_loss.push(test);
+        m.test_accuracy.push(acc);
+        m.grad_norm.push((k > 0).then_some(upd / curve.lr));
+        m.update_norm.push((k > 0).then_some(upd));
+        m.x0.push(x0);
+        m.x1.push(x1);
+        m.train_accuracy.push(train_acc);
+        if train.is_finite() {
+            last.train = train;
+            last.test = test.unwrap_or(f64::NAN);
+            last.accuracy = acc.unwrap_or(f64::NAN);
+            last.best = last.best.min(train);
+        }
+    }
+    last
+}
+
+/// The cell a synthetic run belongs to, for its row of runs.parquet.
+struct CellRow<'a> {
+    problem_index: usize,
+    problem: &'a str,
+    dataset: Option<&'a str>,
+    optimizer: &'a str,
+    label: &'a str,
+    cell: &'a str,
+}
+
+/// Pushes one run's row into `r`.
+fn push_run_row(r: &mut RunsCols, row: &CellRow, curve: &Curve, last: &Last) {
+    let fin = |v: f64| (!curve.diverges && v.is_finite()).then_some(v);
+    r.run_id.push(curve.run_id.clone());
+    r.cell_id.push(row.cell.to_owned());
+    r.problem.push(row.problem.to_owned());
+    r.dataset.push(row.dataset.map(str::to_owned));
+    r.optimizer.push(row.optimizer.to_owned());
+    r.label.push(row.label.to_owned());
+    r.seed.push(curve.seed);
+    r.data_seed.push(
+        curve
+            .seed
+            .wrapping_mul(31)
+            .wrapping_add(row.problem_index as u64),
+    );
+    r.batch_size.push(curve.batch_size);
+    r.lr.push(curve.lr);
+    r.hparams.push(format!("{{\"lr\":{}}}", curve.lr));
+    r.p_init.push(curve.two.then(|| "[-1.2,1.0]".to_owned()));
+    r.status.push(
+        if curve.diverges {
+            col::STATUS_DIVERGED
+        } else {
+            col::STATUS_OK
+        }
+        .to_owned(),
+    );
+    let steps = (curve.stop as u64 - 1) * curve.steps_per_record;
+    r.steps.push(steps);
+    r.epochs
+        .push((steps * curve.batch_size) as f64 / curve.n_train as f64);
+    r.final_train_loss.push(fin(last.train));
+    r.final_test_loss.push(fin(last.test));
+    r.final_test_accuracy.push(fin(last.accuracy));
+    r.best_train_loss
+        .push(last.best.is_finite().then_some(last.best));
+    r.wall_time_s.push(last.wall);
 }
