@@ -1,13 +1,15 @@
 //! Crash safety end to end: `kill -9` of `optbench run` mid-sweep, then the same command again,
 //! gives the same `runs.parquet` and `metrics.parquet` as an uninterrupted sweep.
 
-use optbench_testkit as testkit;
+mod sweep_process;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use optbench_testkit as testkit;
+use sweep_process::{optbench_run, parts};
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use optbench_results::{self as results, read_metrics, read_runs};
+use optbench_results::{read_metrics, read_runs};
 
 const EXPERIMENT: &str = "\
 name: kill-test
@@ -25,26 +27,6 @@ optimizers:
     lr: {logspace: [1.0e-3, 1.0e-2], num: 3}
 ";
 
-fn optbench(file: &Path, out: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_optbench"));
-    c.arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .args(["--jobs", "1", "--no-plots"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
-
-fn parts(out: &Path) -> usize {
-    std::fs::read_dir(out.join(results::PARTS_DIR)).map_or(0, |d| {
-        d.filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-            .count()
-    })
-}
-
 #[test]
 fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
     let tmp = tempfile::tempdir().unwrap();
@@ -53,13 +35,19 @@ fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
     let whole = tmp.path().join("whole");
     let killed = tmp.path().join("killed");
 
-    let status = optbench(&file, &whole).status().unwrap();
+    let status = optbench_run(&file, &whole, 1)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success(), "uninterrupted sweep: {status:?}");
     let total = read_runs(&whole).unwrap().height();
     assert_eq!(total, 24);
 
     // Kill as soon as the first runs are on disk.
-    let mut child = optbench(&file, &killed).spawn().unwrap();
+    let mut child = optbench_run(&file, &killed, 1)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     while parts(&killed) < 2 && t0.elapsed() < Duration::from_secs(60) {
         if child.try_wait().unwrap().is_some() {
@@ -75,7 +63,10 @@ fn kill_9_then_resume_matches_an_uninterrupted_sweep() {
         assert!(!killed.join("runs.parquet").exists());
     }
 
-    let status = optbench(&file, &killed).status().unwrap();
+    let status = optbench_run(&file, &killed, 1)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success(), "resumed sweep: {status:?}");
     assert_eq!(parts(&killed), total);
     assert_eq!(

@@ -4,13 +4,16 @@
 //! signal; the process exits 143 (SIGTERM) or 130 (SIGINT); a second signal exits at once; and
 //! the same command resumes to the results of an uninterrupted sweep.
 
+mod sweep_process;
+
 use optbench_testkit as common;
+use sweep_process::{optbench_run, part_files, parts};
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use optbench_results::{self as results, read_metrics, read_runs};
+use optbench_results::{read_metrics, read_runs};
 
 /// Eight runs of a few seconds each in a debug build.
 const EXPERIMENT: &str = "\
@@ -30,40 +33,9 @@ optimizers:
 ";
 
 fn optbench(file: &Path, out: &Path, grace: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_optbench"));
-    c.arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .args(["--jobs", "1", "--no-plots", "--grace-period", grace])
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("SLURM_ARRAY_TASK_COUNT")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut c = optbench_run(file, out, 1);
+    c.args(["--grace-period", grace]);
     c
-}
-
-/// The files of `parts/` whose name ends with `suffix`, or starts with `.` when `suffix` is ".".
-fn files(out: &Path, suffix: &str) -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(out.join(results::PARTS_DIR)) else {
-        return Vec::new();
-    };
-    dir.filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            if suffix == "." {
-                n.starts_with('.')
-            } else {
-                n.ends_with(suffix)
-            }
-        })
-        .collect()
-}
-
-fn parts(out: &Path) -> usize {
-    files(out, ".part").len()
 }
 
 fn send(child: &Child, signal: &str) {
@@ -162,9 +134,9 @@ fn sigterm_stops_the_sweep_cleanly_and_the_next_run_resumes() {
     assert_eq!(read_runs(&stopped).unwrap().height(), kept);
     // No claim, no temporary file left behind.
     assert!(
-        files(&stopped, ".").is_empty(),
+        part_files(&stopped, ".").is_empty(),
         "{:?}",
-        files(&stopped, ".")
+        part_files(&stopped, ".")
     );
 
     let o = optbench(&s.file, &stopped, "10").output().unwrap();
@@ -204,7 +176,11 @@ fn within_the_grace_period_the_run_in_flight_finishes() {
     assert_eq!(m["interrupted_by"], "SIGINT", "{m}");
     assert_eq!(m["abandoned_runs"], 0, "{m}");
     assert_eq!(m["missing_runs"], 8 - kept, "{m}");
-    assert!(files(&out, ".").is_empty(), "{:?}", files(&out, "."));
+    assert!(
+        part_files(&out, ".").is_empty(),
+        "{:?}",
+        part_files(&out, ".")
+    );
 }
 
 #[test]

@@ -3,10 +3,12 @@
 //! The runs they report having run add up to exactly the plan, the part files are the plan,
 //! and both end with the complete, identical results.
 
-use optbench_testkit as common;
+mod sweep_process;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use optbench_testkit as common;
+use sweep_process::optbench_run;
+
+use std::process::Output;
 use std::time::Duration;
 
 use optbench_results::{self as results, read_metrics, read_runs};
@@ -29,22 +31,6 @@ optimizers:
   - name: adam
     lr: [1.0e-3, 2.0e-3]
 ";
-
-fn optbench(file: &Path, out: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_optbench"));
-    c.arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .args(["--jobs", "2", "--no-plots"])
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("SLURM_ARRAY_TASK_COUNT")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    c
-}
 
 /// The `N run here` and `M run by another process` counts of the summary line.
 fn counts(o: &Output) -> (usize, usize) {
@@ -74,11 +60,11 @@ fn two_processes_on_one_folder_run_every_run_once() {
     std::fs::write(&file, EXPERIMENT).unwrap();
     let one = tmp.path().join("one");
     let shared = tmp.path().join("shared");
-    let o = optbench(&file, &one).output().unwrap();
+    let o = optbench_run(&file, &one, 2).output().unwrap();
     let (ran, _) = counts(&o);
     assert_eq!(ran, 32);
 
-    let first = optbench(&file, &shared).spawn().unwrap();
+    let first = optbench_run(&file, &shared, 2).spawn().unwrap();
     // Start the second once the first is under way (one run finished), whatever the load.
     let parts = shared.join("parts");
     for _ in 0..6000 {
@@ -88,7 +74,7 @@ fn two_processes_on_one_folder_run_every_run_once() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let second = optbench(&file, &shared).spawn().unwrap();
+    let second = optbench_run(&file, &shared, 2).spawn().unwrap();
     let a = first.wait_with_output().unwrap();
     let b = second.wait_with_output().unwrap();
     let (ran_a, others_a) = counts(&a);
