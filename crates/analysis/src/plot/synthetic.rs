@@ -158,11 +158,9 @@ fn write(dir: &Path, spec: &Synthetic, same_steps: bool) -> Result<(), ResultsEr
                         rate,
                         diverges,
                         two,
-                        l0: if two { 24.2 } else { 0.693 },
                         floor,
                         steps_per_record,
                         records,
-                        stop: if diverges { records * 2 / 5 } else { records },
                         batch_size: bs,
                         n_train,
                     };
@@ -295,8 +293,8 @@ impl MetricsCols {
     }
 }
 
-/// One synthetic run's loss curve: exponential decay from `l0` to `floor` at `rate`, or growth to
-/// infinity at `stop` when it `diverges`; `two` marks the two-parameter (Rosenbrock) problem.
+/// One synthetic run's loss curve: exponential decay from `l0()` to `floor` at `rate`, or growth to
+/// infinity at `stop()` when it `diverges`; `two` marks the two-parameter (Rosenbrock) problem.
 struct Curve {
     run_id: String,
     seed: u64,
@@ -304,13 +302,27 @@ struct Curve {
     rate: f64,
     diverges: bool,
     two: bool,
-    l0: f64,
     floor: f64,
     steps_per_record: u64,
     records: usize,
-    stop: usize,
     batch_size: u64,
     n_train: u64,
+}
+
+impl Curve {
+    /// The starting loss: Rosenbrock's at (-1.2, 1), or ln 2 for the classifiers.
+    fn l0(&self) -> f64 {
+        if self.two { 24.2 } else { 0.693 }
+    }
+
+    /// How many rows are recorded: all `records`, or 2/5 of them for a diverging run.
+    fn stop(&self) -> usize {
+        if self.diverges {
+            self.records * 2 / 5
+        } else {
+            self.records
+        }
+    }
 }
 
 /// The last finite values of a run's metrics, for its row of runs.parquet.
@@ -322,7 +334,7 @@ struct Last {
     wall: f64,
 }
 
-/// Pushes the `curve.stop` recorded rows of one run into `m`.
+/// Pushes the `curve.stop()` recorded rows of one run into `m`.
 fn push_metrics(m: &mut MetricsCols, curve: &Curve, rng: &mut Rng) -> Last {
     let mut last = Last {
         train: f64::NAN,
@@ -331,18 +343,18 @@ fn push_metrics(m: &mut MetricsCols, curve: &Curve, rng: &mut Rng) -> Last {
         best: f64::INFINITY,
         wall: 0.0,
     };
-    for k in 0..curve.stop {
+    for k in 0..curve.stop() {
         let frac = k as f64 / (curve.records - 1) as f64;
         let step = k as u64 * curve.steps_per_record;
         let examples = step * curve.batch_size;
         last.wall += 0.001 * (1.0 + 0.1 * rng.uniform());
         let noise = 1.0 + 0.05 * rng.normal();
-        let train = if curve.diverges && k + 1 == curve.stop {
+        let train = if curve.diverges && k + 1 == curve.stop() {
             f64::INFINITY
         } else if curve.diverges {
-            curve.l0 * (1.0 + 3.0 * frac).exp() * noise.abs()
+            curve.l0() * (1.0 + 3.0 * frac).exp() * noise.abs()
         } else {
-            curve.floor + (curve.l0 - curve.floor) * (-curve.rate * frac).exp() * noise.abs()
+            curve.floor + (curve.l0() - curve.floor) * (-curve.rate * frac).exp() * noise.abs()
         };
         let batch = train * (1.0 + rng.normal() * 0.5 / (curve.batch_size as f64).sqrt()).abs();
         let (test, acc, train_acc) = if curve.two {
@@ -428,7 +440,7 @@ fn push_run_row(r: &mut RunsCols, row: &CellRow, curve: &Curve, last: &Last) {
         }
         .to_owned(),
     );
-    let steps = (curve.stop as u64 - 1) * curve.steps_per_record;
+    let steps = (curve.stop() as u64 - 1) * curve.steps_per_record;
     r.steps.push(steps);
     r.epochs
         .push((steps * curve.batch_size) as f64 / curve.n_train as f64);
