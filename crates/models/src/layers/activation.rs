@@ -28,13 +28,14 @@ const GELU_KAPPA: f32 = 0.044_715;
 /// 1/√(2π).
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
-/// `a = f(z)` element-wise.
-pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
+/// `a = f(z)` element-wise; GELU (erf) also writes `erf(z/√2)` into `erf` (as long as `z`;
+/// unused by the others), which its backward reads.
+pub fn activate(act: Activation, z: &[f32], a: &mut [f32], erf: &mut [f32]) {
     match act {
         Activation::Relu => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.max(0.0)),
         Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = libm::tanhf(z)),
         Activation::Sigmoid => a.iter_mut().zip(z).for_each(|(a, &z)| *a = sigmoid(z)),
-        Activation::Gelu => gelu(z, a),
+        Activation::Gelu => gelu(z, a, erf),
         Activation::GeluTanh => a.iter_mut().zip(z).for_each(|(a, &z)| {
             let inner = GELU_BETA * (z + GELU_KAPPA * (z * z * z));
             *a = 0.5 * z * (1.0 + libm::tanhf(inner));
@@ -42,8 +43,16 @@ pub fn activate(act: Activation, z: &[f32], a: &mut [f32]) {
     }
 }
 
-/// `dz = da · f′(z)` element-wise, given `z` and `a = f(z)`.
-pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: &mut [f32]) {
+/// `dz = da · f′(z)` element-wise, given `z`, `a = f(z)` and, for GELU (erf), the `erf` that
+/// [`activate`] wrote.
+pub fn activate_backward(
+    act: Activation,
+    z: &[f32],
+    a: &[f32],
+    erf: &[f32],
+    da: &[f32],
+    dz: &mut [f32],
+) {
     let dz = &mut dz[..da.len()];
     match act {
         Activation::Relu => dz
@@ -61,7 +70,7 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
             .zip(da)
             .zip(a)
             .for_each(|((d, &g), &a)| *d = g * (a * (1.0 - a))),
-        Activation::Gelu => gelu_backward(z, da, dz),
+        Activation::Gelu => gelu_backward(z, erf, da, dz),
         Activation::GeluTanh => dz.iter_mut().zip(da).zip(z).for_each(|((d, &g), &z)| {
             let z2 = z * z;
             let t = libm::tanhf(GELU_BETA * (z + GELU_KAPPA * (z2 * z)));
@@ -75,20 +84,15 @@ pub fn activate_backward(act: Activation, z: &[f32], a: &[f32], da: &[f32], dz: 
 }
 
 on_path! {
-    /// GELU (erf): `a = 0.5·z·(1 + erf(z/√2))`, erf [`LANES`] at a time (libm's bits).
-    fn gelu(z: &[f32], a: &mut [f32]) {
-        let a = &mut a[..z.len()];
-        let mut chunks = z.chunks_exact(LANES).zip(a.chunks_exact_mut(LANES));
-        for (z, a) in &mut chunks {
-            let u: [f32; LANES] = std::array::from_fn(|i| z[i] * SQRT_1_2);
-            let erf = libm_lanes::erff(&u);
-            for ((a, &z), e) in a.iter_mut().zip(z).zip(erf) {
-                *a = 0.5 * z * (1.0 + e);
-            }
-        }
-        let done = z.len() / LANES * LANES;
-        for (a, &z) in a[done..].iter_mut().zip(&z[done..]) {
-            *a = 0.5 * z * (1.0 + libm::erff(z * SQRT_1_2));
+    /// GELU (erf): `a = 0.5·z·(1 + erf(z/√2))`, erf by [`libm_lanes::erff_into`] (libm's bits)
+    /// into `erf`, kept for the backward pass.
+    fn gelu(z: &[f32], a: &mut [f32], erf: &mut [f32]) {
+        let (a, erf) = (&mut a[..z.len()], &mut erf[..z.len()]);
+        // z/√2 in `a` first (overwritten below).
+        a.iter_mut().zip(z).for_each(|(u, &z)| *u = z * SQRT_1_2);
+        libm_lanes::erff_into(a, erf);
+        for ((a, &z), &e) in a.iter_mut().zip(z).zip(erf.iter()) {
+            *a = 0.5 * z * (1.0 + e);
         }
     }
 }
@@ -103,23 +107,27 @@ fn gelu_grad(g: f32, z: f32, erf: f32, exp: f32) -> f32 {
 }
 
 on_path! {
-    /// `dz = da · GELU'(z)`, erf and exp [`LANES`] at a time (libm's bits).
-    fn gelu_backward(z: &[f32], da: &[f32], dz: &mut [f32]) {
+    /// `dz = da · GELU'(z)`, from the forward's `erf(z/√2)` and exp [`LANES`] at a time
+    /// (libm's bits).
+    fn gelu_backward(z: &[f32], erf: &[f32], da: &[f32], dz: &mut [f32]) {
         let n = da.len();
-        let (z, dz) = (&z[..n], &mut dz[..n]);
-        let mut chunks = z.chunks_exact(LANES).zip(da.chunks_exact(LANES)).zip(dz.chunks_exact_mut(LANES));
-        for ((z, g), d) in &mut chunks {
-            let u: [f32; LANES] = std::array::from_fn(|i| z[i] * SQRT_1_2);
+        let (z, erf, dz) = (&z[..n], &erf[..n], &mut dz[..n]);
+        let mut chunks = z
+            .chunks_exact(LANES)
+            .zip(erf.chunks_exact(LANES))
+            .zip(da.chunks_exact(LANES))
+            .zip(dz.chunks_exact_mut(LANES));
+        for (((z, erf), g), d) in &mut chunks {
             let v: [f32; LANES] = std::array::from_fn(|i| -0.5 * z[i] * z[i]);
-            let (erf, exp) = (libm_lanes::erff(&u), libm_lanes::expf(&v));
+            let exp = libm_lanes::expf(&v);
             for i in 0..LANES {
                 d[i] = gelu_grad(g[i], z[i], erf[i], exp[i]);
             }
         }
         let done = n / LANES * LANES;
-        for ((d, &g), &z) in dz[done..].iter_mut().zip(&da[done..]).zip(&z[done..]) {
-            let (erf, exp) = (libm::erff(z * SQRT_1_2), libm::expf(-0.5 * z * z));
-            *d = gelu_grad(g, z, erf, exp);
+        let rest = dz[done..].iter_mut().zip(&da[done..]).zip(&z[done..]).zip(&erf[done..]);
+        for (((d, &g), &z), &erf) in rest {
+            *d = gelu_grad(g, z, erf, libm::expf(-0.5 * z * z));
         }
     }
 }
@@ -146,12 +154,18 @@ pub fn sigmoid(z: f32) -> f32 {
 pub struct ActivationLayer {
     dims: Dims,
     act: Activation,
+    /// GELU (erf) only: `erf(z/√2)` of every element of the last forward, for backward.
+    erf: Vec<f32>,
 }
 
 impl ActivationLayer {
     /// `act` applied to every element of an input of shape `dims`.
     pub fn new(dims: Dims, act: Activation) -> Self {
-        ActivationLayer { dims, act }
+        ActivationLayer {
+            dims,
+            act,
+            erf: Vec::new(),
+        }
     }
 }
 
@@ -173,9 +187,16 @@ impl Layer for ActivationLayer {
         self.dims
     }
 
+    fn reserve(&mut self, batch: usize) {
+        let n = batch * self.dims.len();
+        if self.act == Activation::Gelu && self.erf.len() < n {
+            self.erf.resize(n, 0.0);
+        }
+    }
+
     fn forward(&mut self, x: &[f32], y: &mut [f32], _: &[f32], _: &mut [f32], pass: &mut Pass) {
         let n = pass.batch * self.dims.len();
-        activate(self.act, &x[..n], &mut y[..n]);
+        activate(self.act, &x[..n], &mut y[..n], &mut self.erf);
     }
 
     fn backward(
@@ -190,7 +211,7 @@ impl Layer for ActivationLayer {
     ) {
         let n = pass.batch * self.dims.len();
         if let Some(dx) = dx {
-            activate_backward(self.act, &x[..n], &y[..n], &dy[..n], dx);
+            activate_backward(self.act, &x[..n], &y[..n], &self.erf, &dy[..n], dx);
         }
     }
 }
