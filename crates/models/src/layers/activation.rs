@@ -83,16 +83,24 @@ pub fn activate_backward(
     }
 }
 
+/// Values per block of the GELU forward (their `z/√2` live on the stack).
+const GELU_BLOCK: usize = 256;
+
 on_path! {
     /// GELU (erf): `a = 0.5·z·(1 + erf(z/√2))`, erf by [`libm_lanes::erff_into`] (libm's bits)
     /// into `erf`, kept for the backward pass.
     fn gelu(z: &[f32], a: &mut [f32], erf: &mut [f32]) {
         let (a, erf) = (&mut a[..z.len()], &mut erf[..z.len()]);
-        // z/√2 in `a` first (overwritten below).
-        a.iter_mut().zip(z).for_each(|(u, &z)| *u = z * SQRT_1_2);
-        libm_lanes::erff_into(a, erf);
-        for ((a, &z), &e) in a.iter_mut().zip(z).zip(erf.iter()) {
-            *a = 0.5 * z * (1.0 + e);
+        // Blocks whose z/√2 stay in L1.
+        let mut u = [0.0f32; GELU_BLOCK];
+        let blocks = z.chunks(GELU_BLOCK).zip(a.chunks_mut(GELU_BLOCK)).zip(erf.chunks_mut(GELU_BLOCK));
+        for ((z, a), erf) in blocks {
+            let u = &mut u[..z.len()];
+            u.iter_mut().zip(z).for_each(|(u, &z)| *u = z * SQRT_1_2);
+            libm_lanes::erff_into(u, erf);
+            for ((a, &z), &e) in a.iter_mut().zip(z).zip(erf.iter()) {
+                *a = 0.5 * z * (1.0 + e);
+            }
         }
     }
 }
@@ -118,7 +126,10 @@ on_path! {
             .zip(da.chunks_exact(LANES))
             .zip(dz.chunks_exact_mut(LANES));
         for (((z, erf), g), d) in &mut chunks {
-            let v: [f32; LANES] = std::array::from_fn(|i| -0.5 * z[i] * z[i]);
+            let mut v = [0.0f32; LANES];
+            for (v, &z) in v.iter_mut().zip(z) {
+                *v = -0.5 * z * z;
+            }
             let exp = libm_lanes::expf(&v);
             for i in 0..LANES {
                 d[i] = gelu_grad(g[i], z[i], erf[i], exp[i]);

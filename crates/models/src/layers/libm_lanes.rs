@@ -89,7 +89,10 @@ pub(crate) fn expf(x: &[f32; LANES]) -> [f32; LANES] {
 pub(crate) fn exp_minus_in_place(v: &mut [f32], shift: f32) {
     let mut chunks = v.chunks_exact_mut(LANES);
     for chunk in &mut chunks {
-        let x: [f32; LANES] = std::array::from_fn(|i| chunk[i] - shift);
+        let mut x = [0.0f32; LANES];
+        for (x, &v) in x.iter_mut().zip(chunk.iter()) {
+            *x = v - shift;
+        }
         chunk.copy_from_slice(&expf(&x));
     }
     let rest = chunks.into_remainder();
@@ -110,7 +113,10 @@ pub(crate) fn sum_exp_minus(v: &[f32], shift: f32) -> f32 {
     let mut sum = 0.0f32;
     let mut chunks = v.chunks_exact(LANES);
     for chunk in &mut chunks {
-        let x: [f32; LANES] = std::array::from_fn(|i| chunk[i] - shift);
+        let mut x = [0.0f32; LANES];
+        for (x, &v) in x.iter_mut().zip(chunk.iter()) {
+            *x = v - shift;
+        }
         for e in expf(&x) {
             sum += e;
         }
@@ -249,8 +255,12 @@ fn erff_wide(x: f32) -> f32 {
     // One Horner evaluation on coefficients selected per lane; RB and SB have one term fewer
     // and get a leading 0 (the innermost step 0 + s·0 … gives their last coefficient exactly).
     let near = ix < 0x4036_db6d;
-    let r_coef: [f32; 8] = std::array::from_fn(|i| if near { RA[i] } else { RB_PADDED[i] });
-    let s_coef: [f32; 8] = std::array::from_fn(|i| if near { SA[i] } else { SB_PADDED[i] });
+    // (Loops, not `std::array::from_fn`, which LLVM left as a call.)
+    let (mut r_coef, mut s_coef) = ([0.0f32; 8], [0.0f32; 8]);
+    for i in 0..8 {
+        r_coef[i] = if near { RA[i] } else { RB_PADDED[i] };
+        s_coef[i] = if near { SA[i] } else { SB_PADDED[i] };
+    }
     let ratio = horner(s, &r_coef) / one_plus(s, &s_coef);
     let zr = f32::from_bits(a.to_bits() & 0xffff_e000);
     let erfc_far = expf_core(-zr * zr - 0.5625) * expf_core((zr - a) * (zr + a) + ratio) / a;
