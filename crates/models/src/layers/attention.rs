@@ -341,7 +341,8 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        for (t_len, d, heads, batch) in [(4, 6, 2, 2), (5, 4, 1, 1), (3, 8, 4, 2)] {
+        // Head widths 3, 4, 2 and 16 (rows copied as fixed-size arrays).
+        for (t_len, d, heads, batch) in [(4, 6, 2, 2), (5, 4, 1, 1), (3, 8, 4, 2), (3, 32, 2, 1)] {
             let layer = CausalSelfAttention::new(t_len, d, heads).unwrap();
             check::layer_against_reference(layer, batch, 1.0, |x, _, _| {
                 reference(x, t_len, d, heads)
