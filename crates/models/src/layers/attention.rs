@@ -105,22 +105,51 @@ fn copy_block(dst: &mut [f32], dst_stride: usize, src: &[f32], src_stride: usize
     }
 }
 
+/// Partial results of a row's maximum and sum.
+const ROW_LANES: usize = 16;
+
+/// `(max_i v[i], Σ_i v[i])` of a row after `v[i] ← f(v[i])`: [`ROW_LANES`] partial maxima and
+/// sums (element `i` into partial `i mod ROW_LANES`, in order), combined by a fixed pairwise
+/// tree, so the same on every CPU path, without one long chain of dependent additions.
+#[inline(always)]
+fn map_max_sum(v: &mut [f32], f: impl Fn(f32) -> f32) -> (f32, f32) {
+    let mut max = [f32::NEG_INFINITY; ROW_LANES];
+    let mut sum = [0.0f32; ROW_LANES];
+    let mut chunks = v.chunks_exact_mut(ROW_LANES);
+    for chunk in &mut chunks {
+        for ((m, s), v) in max.iter_mut().zip(sum.iter_mut()).zip(chunk.iter_mut()) {
+            *v = f(*v);
+            *m = m.max(*v);
+            *s += *v;
+        }
+    }
+    let rest = chunks.into_remainder();
+    for ((m, s), v) in max.iter_mut().zip(sum.iter_mut()).zip(rest.iter_mut()) {
+        *v = f(*v);
+        *m = m.max(*v);
+        *s += *v;
+    }
+    let mut width = ROW_LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            max[l] = max[l].max(max[l + width]);
+            sum[l] += sum[l + width];
+        }
+    }
+    (max[0], sum[0])
+}
+
 on_path! {
     /// `S ← softmax(scale · S)` row by row over the causal part `s ≤ t`, zero above the
-    /// diagonal (the exponentials [`libm_lanes`]' libm bits, 16 at a time).
+    /// diagonal (the exponentials [`libm_lanes`]' libm bits, 16 at a time; the maximum and
+    /// the sum by [`map_max_sum`]).
     fn causal_softmax(s: &mut [f32], t_len: usize, scale: f32) {
         for (t, row) in s.chunks_exact_mut(t_len).enumerate() {
             let (live, masked) = row.split_at_mut(t + 1);
-            let mut max = f32::NEG_INFINITY;
-            for v in live.iter_mut() {
-                *v *= scale;
-                max = max.max(*v);
-            }
+            let (max, _) = map_max_sum(live, |v| v * scale);
             libm_lanes::exp_minus_in_place(live, max);
-            let mut sum = 0.0f32;
-            for &v in live.iter() {
-                sum += v;
-            }
+            let (_, sum) = map_max_sum(live, |v| v);
             let inv = 1.0 / sum;
             live.iter_mut().for_each(|v| *v *= inv);
             masked.fill(0.0);
