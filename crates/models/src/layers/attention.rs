@@ -28,7 +28,7 @@
 use super::libm_lanes;
 use super::{Dims, Layer, LayerError, Pass, Workspace, copy_short};
 use crate::cpu::on_path;
-use crate::gemm::{Mat, gemm};
+use crate::gemm::{Mat, PackBuffers, gemm};
 
 /// The causal multi-head attention of one layer (no parameters).
 #[derive(Clone, Debug)]
@@ -142,11 +142,12 @@ fn map_max_sum(v: &mut [f32], f: impl Fn(f32) -> f32) -> (f32, f32) {
 
 on_path! {
     /// `S ← softmax(scale · S)` row by row over the causal part `s ≤ t`, zero above the
-    /// diagonal (the exponentials [`libm_lanes`]' libm bits, 16 at a time; the maximum and
-    /// the sum by [`map_max_sum`]).
-    fn causal_softmax(s: &mut [f32], t_len: usize, scale: f32) {
-        for (t, row) in s.chunks_exact_mut(t_len).enumerate() {
-            let (live, masked) = row.split_at_mut(t + 1);
+    /// diagonal, for the rows `t = first, first + 1, …` of a causal block (rows of `width`
+    /// columns; the exponentials [`libm_lanes`]' libm bits, 16 at a time; the maximum and the
+    /// sum by [`map_max_sum`]).
+    fn causal_softmax(s: &mut [f32], first: usize, width: usize, scale: f32) {
+        for (i, row) in s.chunks_exact_mut(width).enumerate() {
+            let (live, masked) = row.split_at_mut(first + i + 1);
             let (max, _) = map_max_sum(live, |v| v * scale);
             libm_lanes::exp_minus_in_place(live, max);
             let (_, sum) = map_max_sum(live, |v| v);
@@ -155,6 +156,28 @@ on_path! {
             masked.fill(0.0);
         }
     }
+}
+
+/// The two causal blocks of a `T × T` score matrix: rows `0 … h−1` against columns `0 … h−1`,
+/// and rows `h … T−1` against all columns (`h = T/2`), as `(first row, end row)`; the
+/// columns of a block end where its rows end. Stored one after the other (`h × h`, then
+/// `(T − h) × T`, row-major), they leave out the quarter of the products above the diagonal
+/// that one `T × T` product computes and the softmax zeroes.
+fn causal_blocks(t_len: usize) -> [(usize, usize); 2] {
+    let h = t_len / 2;
+    [(0, h), (h, t_len)]
+}
+
+/// The block `(r0, r1)` of the scores stored by [`causal_blocks`]' layout in `s` (`T²` floats).
+fn block_of(s: &[f32], r0: usize, r1: usize) -> &[f32] {
+    let start = r0 * r0;
+    &s[start..start + (r1 - r0) * r1]
+}
+
+/// [`block_of`], mutable.
+fn block_of_mut(s: &mut [f32], r0: usize, r1: usize) -> &mut [f32] {
+    let start = r0 * r0;
+    &mut s[start..start + (r1 - r0) * r1]
 }
 
 impl Layer for CausalSelfAttention {
@@ -207,27 +230,32 @@ impl Layer for CausalSelfAttention {
             for h in 0..self.heads {
                 let p = probs.next().expect("reserved");
                 let (q, k, v) = (&qkv[h * dh..], &qkv[d + h * dh..], &qkv[2 * d + h * dh..]);
-                gemm(
-                    t_len,
-                    t_len,
-                    dh,
-                    Mat::rows(q, 3 * d),
-                    Mat::transposed(k, 3 * d),
-                    p,
-                    false,
-                    pack,
-                );
-                causal_softmax(p, t_len, scale);
-                gemm(
-                    t_len,
-                    dh,
-                    t_len,
-                    Mat::rows(p, t_len),
-                    Mat::rows(v, 3 * d),
-                    o,
-                    false,
-                    pack,
-                );
+                for (r0, r1) in causal_blocks(t_len) {
+                    let (rows, pb) = (r1 - r0, block_of_mut(p, r0, r1));
+                    let q_rows = Mat::rows(&q[r0 * 3 * d..], 3 * d);
+                    gemm(
+                        rows,
+                        r1,
+                        dh,
+                        q_rows,
+                        Mat::transposed(k, 3 * d),
+                        pb,
+                        false,
+                        pack,
+                    );
+                    causal_softmax(pb, r0, r1, scale);
+                    let o_rows = &mut o[r0 * dh..r1 * dh];
+                    gemm(
+                        rows,
+                        dh,
+                        r1,
+                        Mat::rows(pb, r1),
+                        Mat::rows(v, 3 * d),
+                        o_rows,
+                        false,
+                        pack,
+                    );
+                }
                 copy_block(&mut out[h * dh..], d, o, dh, block);
             }
         }
@@ -267,69 +295,106 @@ impl Layer for CausalSelfAttention {
                 let (q, k, v) = (&qkv[h * dh..], &qkv[d + h * dh..], &qkv[2 * d + h * dh..]);
                 copy_block(d_o, dh, &dout[h * dh..], d, block);
                 // dV = Pᵀ·dO
-                gemm(
-                    t_len,
-                    dh,
-                    t_len,
-                    Mat::transposed(p, t_len),
-                    Mat::rows(d_o, dh),
-                    tmp,
-                    false,
-                    pack,
-                );
+                causal_transposed_product(p, d_o, dh, t_len, dh, tmp, pack);
                 copy_block(&mut dqkv[2 * d + h * dh..], 3 * d, tmp, dh, block);
-                // dP = dO·Vᵀ, then dS = P ⊙ (dP − D) · scale in place.
-                gemm(
-                    t_len,
-                    t_len,
-                    dh,
-                    Mat::rows(d_o, dh),
-                    Mat::transposed(v, 3 * d),
-                    dp,
-                    false,
-                    pack,
-                );
                 // D_t = Σ_j dO[t][j] O[t][j]; `diag` holds the head's O rows.
                 copy_block(diag, dh, &out[h * dh..], d, block);
-                for t in 0..t_len {
-                    let o_row = &diag[t * dh..(t + 1) * dh];
-                    let g_row = &d_o[t * dh..(t + 1) * dh];
-                    let dt: f32 = o_row.iter().zip(g_row).map(|(&a, &b)| a * b).sum();
-                    let (ds, prow) = (&mut dp[t * t_len..(t + 1) * t_len], &p[t * t_len..]);
-                    for (s, g) in ds.iter_mut().enumerate() {
-                        *g = if s <= t {
-                            prow[s] * (*g - dt) * scale
-                        } else {
-                            0.0
-                        };
+                for (r0, r1) in causal_blocks(t_len) {
+                    // dP = dO·Vᵀ, then dS = P ⊙ (dP − D) · scale in place.
+                    let (rows, dpb) = (r1 - r0, block_of_mut(dp, r0, r1));
+                    let d_o_rows = Mat::rows(&d_o[r0 * dh..], dh);
+                    gemm(
+                        rows,
+                        r1,
+                        dh,
+                        d_o_rows,
+                        Mat::transposed(v, 3 * d),
+                        dpb,
+                        false,
+                        pack,
+                    );
+                    let pb = block_of(p, r0, r1);
+                    for t in r0..r1 {
+                        let o_row = &diag[t * dh..(t + 1) * dh];
+                        let g_row = &d_o[t * dh..(t + 1) * dh];
+                        let dt: f32 = o_row.iter().zip(g_row).map(|(&a, &b)| a * b).sum();
+                        let i = t - r0;
+                        let (ds, prow) =
+                            (&mut dpb[i * r1..(i + 1) * r1], &pb[i * r1..(i + 1) * r1]);
+                        for (s, (g, &p)) in ds.iter_mut().zip(prow).enumerate() {
+                            *g = if s <= t { p * (*g - dt) * scale } else { 0.0 };
+                        }
                     }
                 }
                 // dQ = dS·K, dK = dSᵀ·Q
-                gemm(
-                    t_len,
-                    dh,
-                    t_len,
-                    Mat::rows(dp, t_len),
-                    Mat::rows(k, 3 * d),
-                    tmp,
-                    false,
-                    pack,
-                );
+                causal_product(dp, k, 3 * d, t_len, dh, tmp, pack);
                 copy_block(&mut dqkv[h * dh..], 3 * d, tmp, dh, block);
-                gemm(
-                    t_len,
-                    dh,
-                    t_len,
-                    Mat::transposed(dp, t_len),
-                    Mat::rows(q, 3 * d),
-                    tmp,
-                    false,
-                    pack,
-                );
+                causal_transposed_product(dp, q, 3 * d, t_len, dh, tmp, pack);
                 copy_block(&mut dqkv[d + h * dh..], 3 * d, tmp, dh, block);
             }
         }
     }
+}
+
+/// `C (T × dh) = X·B` for a `T × T` matrix X zero above the diagonal, stored in
+/// [`causal_blocks`]' layout, and B (`T × dh`, rows `b_stride` apart): each block's rows
+/// against the rows of B up to its end. Every element is the chain of [`gemm`] in the order
+/// of k without the products by X's zeros above the diagonal (which add nothing).
+fn causal_product(
+    x: &[f32],
+    b: &[f32],
+    b_stride: usize,
+    t_len: usize,
+    dh: usize,
+    c: &mut [f32],
+    pack: &mut PackBuffers,
+) {
+    for (r0, r1) in causal_blocks(t_len) {
+        let xb = Mat::rows(block_of(x, r0, r1), r1);
+        let c_rows = &mut c[r0 * dh..r1 * dh];
+        gemm(
+            r1 - r0,
+            dh,
+            r1,
+            xb,
+            Mat::rows(b, b_stride),
+            c_rows,
+            false,
+            pack,
+        );
+    }
+}
+
+/// `C (T × dh) = Xᵀ·B` for X as in [`causal_product`]: the first block's transpose gives rows
+/// `0 … h−1` from B's rows `0 … h−1`, then the second block's adds every row's terms from B's
+/// rows `h … T−1` (rows `h …` start from 0), so each element is still one chain in the order
+/// of k.
+fn causal_transposed_product(
+    x: &[f32],
+    b: &[f32],
+    b_stride: usize,
+    t_len: usize,
+    dh: usize,
+    c: &mut [f32],
+    pack: &mut PackBuffers,
+) {
+    let [(_, h), _] = causal_blocks(t_len);
+    let c = &mut c[..t_len * dh];
+    c[h * dh..].fill(0.0);
+    let first = Mat::transposed(block_of(x, 0, h), h);
+    gemm(
+        h,
+        dh,
+        h,
+        first,
+        Mat::rows(b, b_stride),
+        &mut c[..h * dh],
+        false,
+        pack,
+    );
+    let second = Mat::transposed(block_of(x, h, t_len), t_len);
+    let b_rest = Mat::rows(&b[h * b_stride..], b_stride);
+    gemm(t_len, dh, t_len - h, second, b_rest, c, true, pack);
 }
 
 #[cfg(test)]
