@@ -23,7 +23,9 @@
 //! ```
 //!
 //! (`D` from `O` and `dO` as FlashAttention's backward does, Dao et al. 2022). The products are
-//! [`crate::gemm`]'s, so the same bits on every CPU; `exp` is `libm`'s.
+//! [`crate::gemm`]'s, so the same bits on every CPU; `exp` is `libm`'s. `S`, `P` and `dS` are
+//! computed in two causal blocks ([`causal_blocks`]), which skip a quarter of the products by
+//! the zeros above the diagonal.
 
 use super::libm_lanes;
 use super::{Dims, Layer, LayerError, Pass, Workspace, copy_short};
