@@ -55,14 +55,16 @@ const NC: usize = 4096;
 const MAX_MR: usize = 12;
 const MAX_NR: usize = 32;
 
-/// A read-only matrix operand: element (r, c) is `data[row_start(r) + c * col_stride]`, with
-/// `row_start(r) = rows[r] * row_stride` when a row index list is given, else `r * row_stride`.
+/// A read-only matrix operand: element (r, c) is `data[row_start(r) + col_start(c)]`, with
+/// `row_start(r) = rows[r] * row_stride` when a row index list is given, else `r * row_stride`
+/// (and `col_start` likewise with the column list and `col_stride`).
 #[derive(Clone, Copy, Debug)]
 pub struct Mat<'a> {
     data: &'a [f32],
     row_stride: usize,
     col_stride: usize,
     rows: Option<&'a [usize]>,
+    cols: Option<&'a [usize]>,
 }
 
 impl<'a> Mat<'a> {
@@ -73,6 +75,7 @@ impl<'a> Mat<'a> {
             row_stride: cols,
             col_stride: 1,
             rows: None,
+            cols: None,
         }
     }
 
@@ -83,6 +86,7 @@ impl<'a> Mat<'a> {
             row_stride: 1,
             col_stride: cols,
             rows: None,
+            cols: None,
         }
     }
 
@@ -93,6 +97,30 @@ impl<'a> Mat<'a> {
             row_stride: cols,
             col_stride: 1,
             rows: Some(index),
+            cols: None,
+        }
+    }
+
+    /// Rows that start anywhere: (r, c) at `data[starts[r] + c]` (the windows of a convolution,
+    /// read where they lie in the image instead of unrolled first).
+    pub fn row_starts(data: &'a [f32], starts: &'a [usize]) -> Self {
+        Mat {
+            data,
+            row_stride: 1,
+            col_stride: 1,
+            rows: Some(starts),
+            cols: None,
+        }
+    }
+
+    /// The transpose of [`Mat::row_starts`]: (r, c) at `data[starts[c] + r]`.
+    pub fn column_starts(data: &'a [f32], starts: &'a [usize]) -> Self {
+        Mat {
+            data,
+            row_stride: 1,
+            col_stride: 1,
+            rows: None,
+            cols: Some(starts),
         }
     }
 
@@ -102,8 +130,25 @@ impl<'a> Mat<'a> {
     }
 
     #[inline(always)]
+    fn col_start(&self, c: usize) -> usize {
+        self.cols.map_or(c, |ix| ix[c]) * self.col_stride
+    }
+
+    /// Whether each row's columns are adjacent (a row can be read in place).
+    #[inline(always)]
+    fn contiguous_rows(&self) -> bool {
+        self.col_stride == 1 && self.cols.is_none()
+    }
+
+    /// Whether each column's rows are adjacent.
+    #[inline(always)]
+    fn contiguous_columns(&self) -> bool {
+        self.row_stride == 1 && self.rows.is_none()
+    }
+
+    #[inline(always)]
     fn at(&self, r: usize, c: usize) -> f32 {
-        self.data[self.row_start(r) + c * self.col_stride]
+        self.data[self.row_start(r) + self.col_start(c)]
     }
 }
 
@@ -216,7 +261,7 @@ fn gemm_body<const RN: usize, const RW: usize, const PM: usize, const NW: usize>
     buf: &mut PackBuffers,
 ) {
     let dims = Dims { m, n, k, kc };
-    match (a.col_stride == 1, n <= NARROW) {
+    match (a.contiguous_rows(), n <= NARROW) {
         (true, true) => blocked::<RN, NARROW, true>(dims, a, b, c, accumulate, buf),
         (true, false) => blocked::<RW, NW, true>(dims, a, b, c, accumulate, buf),
         (false, true) => blocked::<RN, NARROW, false>(dims, a, b, c, accumulate, buf),
@@ -363,13 +408,13 @@ fn kernel_rows<const MR: usize, const NR: usize>(
 /// of A as `dst[p * MR + r] = A(i + r, p0 + p)`.
 #[inline(always)]
 fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) {
-    if a.col_stride == 1 {
+    if a.contiguous_rows() {
         // Each row is contiguous along k: transpose MR row slices.
         transpose_into(row_slices::<MR>(a, i, rows, p0, kc), kc, dst);
-    } else if a.row_stride == 1 && a.rows.is_none() {
+    } else if a.contiguous_columns() {
         // The MR rows are adjacent for each k: copy.
         for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
-            copy_prefix(d, &a.data[(p0 + p) * a.col_stride + i..], rows);
+            copy_prefix(d, &a.data[a.col_start(p0 + p) + i..], rows);
             d[rows..].fill(0.0);
         }
     } else {
@@ -385,17 +430,17 @@ fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, 
 /// zeros) of B as `dst[p * NR + t] = B(p0 + p, j + t)`.
 #[inline(always)]
 fn pack_b<const NR: usize>(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, dst: &mut [f32]) {
-    if b.col_stride == 1 {
+    if b.contiguous_rows() {
         // The NR columns are adjacent in each row: copy (rows may be gathered).
         for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
             copy_prefix(d, &b.data[b.row_start(p0 + p) + j..], cols);
             d[cols..].fill(0.0);
         }
-    } else if b.row_stride == 1 && b.rows.is_none() {
+    } else if b.contiguous_columns() {
         // Each column is contiguous along k: transpose NR column slices.
         let mut src = [&ZEROS[..kc]; NR];
         for (t, s) in src.iter_mut().enumerate().take(cols) {
-            *s = &b.data[(j + t) * b.col_stride + p0..][..kc];
+            *s = &b.data[b.col_start(j + t) + p0..][..kc];
         }
         transpose_into(src, kc, dst);
     } else {
@@ -458,7 +503,9 @@ mod tests {
         (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 
-    /// All operand layouts the networks use, against the scalar definition, bit for bit.
+    /// All operand layouts the networks use, against the scalar definition, bit for bit:
+    /// `layout % 5` picks A's and `layout / 5` B's (row-major, transposed, gathered rows, rows
+    /// starting anywhere, columns starting anywhere).
     fn check(m: usize, n: usize, k: usize, layout: u8, accumulate: bool, seed: u64) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let pool = 3 * m.max(k) + 1;
@@ -468,15 +515,25 @@ mod tests {
         let b_cols = random(n * k, &mut rng);
         let a_index: Vec<usize> = (0..m).map(|_| rng.random_range(0..pool)).collect();
         let b_index: Vec<usize> = (0..k).map(|_| rng.random_range(0..pool)).collect();
-        let a = match layout % 3 {
+        // Overlapping windows into one buffer, as a convolution reads them.
+        let windows = random(pool + m.max(n).max(k), &mut rng);
+        let a_row_starts: Vec<usize> = (0..m).map(|_| rng.random_range(0..=pool)).collect();
+        let a_col_starts: Vec<usize> = (0..k).map(|_| rng.random_range(0..=pool)).collect();
+        let b_row_starts: Vec<usize> = (0..k).map(|_| rng.random_range(0..=pool)).collect();
+        let b_col_starts: Vec<usize> = (0..n).map(|_| rng.random_range(0..=pool)).collect();
+        let a = match layout % 5 {
             0 => Mat::rows(&a_rows, k),
             1 => Mat::transposed(&a_cols, m),
-            _ => Mat::gathered(&a_rows, k, &a_index),
+            2 => Mat::gathered(&a_rows, k, &a_index),
+            3 => Mat::row_starts(&windows, &a_row_starts),
+            _ => Mat::column_starts(&windows, &a_col_starts),
         };
-        let b = match layout / 3 {
+        let b = match layout / 5 {
             0 => Mat::rows(&b_rows, n),
             1 => Mat::transposed(&b_cols, k),
-            _ => Mat::gathered(&b_rows, n, &b_index),
+            2 => Mat::gathered(&b_rows, n, &b_index),
+            3 => Mat::row_starts(&windows, &b_row_starts),
+            _ => Mat::column_starts(&windows, &b_col_starts),
         };
         let c0 = random(m * n, &mut rng);
         let mut want = c0.clone();
@@ -517,7 +574,7 @@ mod tests {
             m in 1usize..20,
             n in 1usize..40,
             k in 0usize..40,
-            layout in 0u8..9,
+            layout in 0u8..25,
             accumulate: bool,
             seed: u64,
         ) {
@@ -534,7 +591,7 @@ mod tests {
             (MAX_MR + 1, 2 * MAX_NR + 1, 2 * KC + 1),
             (2 * MC + 13, 16, 40),
         ] {
-            for layout in 0..9 {
+            for layout in 0..25 {
                 check(m, n, k, layout, true, layout.into());
             }
         }

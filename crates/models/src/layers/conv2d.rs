@@ -7,16 +7,20 @@
 //! then `bias` (`out`) if enabled. Default initialisation as PyTorch's `reset_parameters()`:
 //! `W, b ~ U(−1/√fan_in, 1/√fan_in)`, `fan_in = in · k²`.
 //!
-//! **Algorithm: im2col + GEMM** on the channels-last layout. A group of images is unrolled into
-//! a matrix with one row per output pixel and one column per (i, j, c) (`k²·in` columns, runs of
-//! `in` contiguous channels copied at once), so that the output block — already in
-//! channels-last order — is one product `rows × k²·in · k²·in × out` with the weight reordered
-//! to `(i, j, c) × out` (a copy of the few weights per pass). Backward recomputes the unrolled
-//! block: `∂W = colᵀ · ∂y` (accumulated over groups), `∂col = ∂y · Wᵀ`, scattered back (col2im)
-//! into `∂x`. A 1×1 convolution with stride 1 and no padding multiplies the input directly.
-//! Groups hold as many images as fit [`GROUP_FLOATS`] (about 1 MB, in L2), so the unrolled
-//! block is written and read back from cache. im2col was chosen over a direct convolution
-//! because it turns the whole layer into the crate's GEMM (measured in `benches/conv.rs`).
+//! **Algorithm: implicit im2col + GEMM** on the channels-last layout. A group of images is
+//! copied with its zero padding around it; then, for kernel row `i`, every output pixel's
+//! window row is `k·in` adjacent floats of that padded group, so the product `windows × W_i`
+//! reads its A operand in place ([`Mat::row_starts`]: one start per output pixel) and the
+//! output block, already channels-last, is `Σ_i` of `k` products accumulated in order — the
+//! same FMA chain over `(i, j, c)` as one product with the unrolled (im2col) matrix, without
+//! writing that matrix (9× or 25× the input). Backward: `∂W_i = windows_iᵀ · ∂y`
+//! ([`Mat::column_starts`], accumulated over groups); `∂x`, for stride 1, is the convolution of
+//! the zero-padded `∂y` with the flipped kernel (`∂x[n, h, w, c] = Σ_{i, j, o} ∂y[n, h + pad_top
+//! − i, w + pad_left − j, o] · W[o, c, i, j]`), read in place the same way; for larger strides
+//! the unrolled gradient `∂y · Wᵀ` is scattered back (col2im). A 1×1 convolution with stride 1
+//! and no padding multiplies the input directly. Groups hold as many images as fit
+//! [`GROUP_FLOATS`] (about 1 MB, in L2). Measured against the explicit im2col this replaced in
+//! `benches/cnn.rs` (`conv_layer`).
 
 use rand_chacha::ChaCha8Rng;
 
@@ -24,10 +28,16 @@ use super::window::{Padding, Window};
 use super::{
     Dims, Layer, LayerError, Pass, TensorSpec, Workspace, column_sums, copy_short, uniform_init,
 };
+use crate::cpu::NARROW;
 use crate::gemm::{Mat, gemm};
 
-/// Target size of one group's unrolled block, in floats.
+/// Target size of one group's padded images (or of its unrolled gradient), in floats.
 pub const GROUP_FLOATS: usize = 1 << 18;
+
+/// Shortest window row read in place: below it (a first layer's 1 or 3 channels), `k` products
+/// of so few columns each cost more in loading and storing the output than unrolling the
+/// input once (measured: 2c2d's 1-channel 5×5 layer 46 % slower read in place).
+const MIN_SEGMENT: usize = 16;
 
 /// `nn.Conv2d` on channels-last images.
 #[derive(Clone, Debug)]
@@ -38,10 +48,90 @@ pub struct Conv2d {
     bias: bool,
     out_h: usize,
     out_w: usize,
+    /// Most images per group.
+    group: usize,
+    /// Whether the input is unrolled (im2col) rather than read in place: when a window row
+    /// (`k · in` floats) is shorter than [`MIN_SEGMENT`].
+    unrolled: bool,
     /// The weight as a `k²·in × out` matrix, rows in (i, j, c) order.
     w_gemm: Vec<f32>,
     /// Its gradient, in the same order.
     gw_gemm: Vec<f32>,
+    /// The flipped kernel for `∂x` as a `k²·out × in` matrix: row `(i', j', o)` holds
+    /// `W[o, ·, k−1−i', k−1−j']`.
+    w_flipped: Vec<f32>,
+    /// For each output pixel of a group, where its window starts in the padded images.
+    window_starts: Vec<usize>,
+    /// For each input pixel of a group, where its window starts in the padded `∂y` (stride 1).
+    grad_starts: Vec<usize>,
+}
+
+/// A channels-last image size with the padding its copy gets: `h × w × c` inside
+/// `(top + h + bottom) × (left + w + right) × c`.
+#[derive(Clone, Copy, Debug)]
+struct PaddedImage {
+    h: usize,
+    w: usize,
+    c: usize,
+    pad: Padding,
+}
+
+impl PaddedImage {
+    fn width(&self) -> usize {
+        self.pad.left + self.w + self.pad.right
+    }
+
+    fn len(&self) -> usize {
+        (self.pad.top + self.h + self.pad.bottom) * self.width() * self.c
+    }
+
+    /// The floats between two rows of the padded image.
+    fn row_step(&self) -> usize {
+        self.width() * self.c
+    }
+
+    /// `g` images of `src` with their padding, in `scratch` (or `src` itself without padding).
+    fn copy<'s>(&self, src: &'s [f32], g: usize, scratch: &'s mut [f32]) -> &'s [f32] {
+        if self.pad == Padding::default() {
+            return &src[..g * self.len()];
+        }
+        let (c, row) = (self.c, self.row_step());
+        let dst = &mut scratch[..g * self.len()];
+        for (image, out) in src
+            .chunks_exact(self.h * self.w * c)
+            .zip(dst.chunks_exact_mut(self.len()))
+        {
+            let (top, rest) = out.split_at_mut(self.pad.top * row);
+            top.fill(0.0);
+            let (middle, bottom) = rest.split_at_mut(self.h * row);
+            bottom.fill(0.0);
+            for (dst_row, src_row) in middle
+                .chunks_exact_mut(row)
+                .zip(image.chunks_exact(self.w * c))
+            {
+                let (left, rest) = dst_row.split_at_mut(self.pad.left * c);
+                left.fill(0.0);
+                let (inside, right) = rest.split_at_mut(self.w * c);
+                copy_short(inside, src_row);
+                right.fill(0.0);
+            }
+        }
+        dst
+    }
+
+    /// Where each window of `h_out × w_out` positions with `stride` starts, for `g` images.
+    fn window_starts(&self, g: usize, h_out: usize, w_out: usize, stride: usize) -> Vec<usize> {
+        let mut starts = Vec::with_capacity(g * h_out * w_out);
+        for n in 0..g {
+            for oh in 0..h_out {
+                for ow in 0..w_out {
+                    starts
+                        .push(n * self.len() + (oh * stride * self.width() + ow * stride) * self.c);
+                }
+            }
+        }
+        starts
+    }
 }
 
 impl Conv2d {
@@ -72,16 +162,33 @@ impl Conv2d {
             .output(input)
             .map_err(|m| LayerError::new("Conv2d", m))?;
         let k = kernel * kernel * input.channels;
-        Ok(Conv2d {
+        let mut conv = Conv2d {
             input,
             out_channels,
             window,
             bias,
             out_h,
             out_w,
+            group: 1,
+            unrolled: kernel * input.channels < MIN_SEGMENT,
             w_gemm: vec![0.0; k * out_channels],
             gw_gemm: vec![0.0; k * out_channels],
-        })
+            w_flipped: Vec::new(),
+            window_starts: Vec::new(),
+            grad_starts: Vec::new(),
+        };
+        if !conv.pointwise() {
+            conv.group = (GROUP_FLOATS / conv.scratch_per_image().max(1)).max(1);
+            let g = conv.group;
+            if !conv.unrolled {
+                conv.window_starts = conv.padded_input().window_starts(g, out_h, out_w, stride);
+            }
+            if let Some(grad) = conv.padded_grad() {
+                conv.grad_starts = grad.window_starts(g, input.height, input.width, 1);
+                conv.w_flipped = vec![0.0; k * out_channels];
+            }
+        }
+        Ok(conv)
     }
 
     /// Columns of the unrolled input: `k² · in`.
@@ -95,10 +202,81 @@ impl Conv2d {
             && self.window.padding == Padding::default()
     }
 
+    /// The input images with the convolution's padding.
+    fn padded_input(&self) -> PaddedImage {
+        PaddedImage {
+            h: self.input.height,
+            w: self.input.width,
+            c: self.input.channels,
+            pad: self.window.padding,
+        }
+    }
+
+    /// `∂y` padded so that `∂x` is its convolution with the flipped kernel: `k − 1 − p` on each
+    /// side with padding `p`; `None` (col2im instead) with a stride above 1, a padding above
+    /// `k − 1`, or fewer than [`NARROW`] input channels (the product's columns: fewer would
+    /// leave most of each 16-wide panel to zeros).
+    fn padded_grad(&self) -> Option<PaddedImage> {
+        if self.input.channels < NARROW {
+            return None;
+        }
+        let (k, p) = (self.window.kernel, self.window.padding);
+        let flip = |p: usize| (k - 1).checked_sub(p);
+        let pad = Padding {
+            top: flip(p.top)?,
+            bottom: flip(p.bottom)?,
+            left: flip(p.left)?,
+            right: flip(p.right)?,
+        };
+        (self.window.stride == 1).then_some(PaddedImage {
+            h: self.out_h,
+            w: self.out_w,
+            c: self.out_channels,
+            pad,
+        })
+    }
+
+    /// Scratch floats per image: its unrolled or padded copy, then the padded `∂y` or unrolled
+    /// `∂x`.
+    fn scratch_per_image(&self) -> usize {
+        let input = self.padded_input();
+        let copy = if self.unrolled {
+            self.out_h * self.out_w * self.k()
+        } else if input.pad == Padding::default() {
+            0
+        } else {
+            input.len()
+        };
+        let grad = match self.padded_grad() {
+            Some(grad) => grad.len(),
+            None => self.out_h * self.out_w * self.k(),
+        };
+        copy.max(grad)
+    }
+
     /// Images per group for a batch of `batch`.
     fn group(&self, batch: usize) -> usize {
-        let per_image = self.out_h * self.out_w * self.k();
-        (GROUP_FLOATS / per_image.max(1)).clamp(1, batch.max(1))
+        self.group.clamp(1, batch.max(1))
+    }
+
+    /// `y = [y +] Σ_i windows_i · W_i` for the `g` padded images of `padded` (see the module
+    /// documentation); `y` starts from its contents (the bias) when `bias` is set.
+    fn windows_product(
+        &self,
+        padded: &[f32],
+        g: usize,
+        y: &mut [f32],
+        pack: &mut crate::gemm::PackBuffers,
+    ) {
+        let (kk, out) = (self.window.kernel, self.out_channels);
+        let segment = kk * self.input.channels;
+        let rows = g * self.out_h * self.out_w;
+        let step = self.padded_input().row_step();
+        for i in 0..kk {
+            let a = Mat::row_starts(&padded[i * step..], &self.window_starts[..rows]);
+            let w_i = Mat::rows(&self.w_gemm[i * segment * out..][..segment * out], out);
+            gemm(rows, out, segment, a, w_i, y, self.bias || i > 0, pack);
+        }
     }
 
     /// Unrolls images `x` (`g` of them) into `col` (`g · out_h · out_w` rows of `k()`).
@@ -192,6 +370,19 @@ impl Conv2d {
             }
         }
     }
+
+    /// `w_flipped[((i'·k + j')·out + o)·in + c] = W[o][c][k−1−i'][k−1−j']`.
+    fn flip_weight(&mut self, w: &[f32]) {
+        let (c_in, kk, out) = (self.input.channels, self.window.kernel, self.out_channels);
+        for (o, filter) in w.chunks_exact(c_in * kk * kk).enumerate() {
+            for (c, plane) in filter.chunks_exact(kk * kk).enumerate() {
+                for (ij, &v) in plane.iter().enumerate() {
+                    let flipped = kk * kk - 1 - ij;
+                    self.w_flipped[(flipped * out + o) * c_in + c] = v;
+                }
+            }
+        }
+    }
 }
 
 impl Layer for Conv2d {
@@ -227,7 +418,7 @@ impl Layer for Conv2d {
         if self.pointwise() {
             0
         } else {
-            self.group(batch) * self.out_h * self.out_w * self.k()
+            self.group(batch) * self.scratch_per_image()
         }
     }
 
@@ -240,28 +431,22 @@ impl Layer for Conv2d {
         let Workspace { pack, scratch } = &mut *pass.ws;
         for n0 in (0..pass.batch).step_by(g) {
             let g = g.min(pass.batch - n0);
-            let rows = g * self.out_h * self.out_w;
             let xg = &x[n0 * in_len..(n0 + g) * in_len];
             let yg = &mut y[n0 * out_len..(n0 + g) * out_len];
             if self.bias {
                 yg.chunks_exact_mut(out).for_each(|r| copy_short(r, b));
             }
-            let a = if self.pointwise() {
-                Mat::rows(xg, k)
-            } else {
+            let rows = g * self.out_h * self.out_w;
+            let w = Mat::rows(&self.w_gemm, out);
+            if self.pointwise() {
+                gemm(rows, out, k, Mat::rows(xg, k), w, yg, self.bias, pack);
+            } else if self.unrolled {
                 self.im2col(xg, g, scratch);
-                Mat::rows(scratch, k)
-            };
-            gemm(
-                rows,
-                out,
-                k,
-                a,
-                Mat::rows(&self.w_gemm, out),
-                yg,
-                self.bias,
-                pack,
-            );
+                gemm(rows, out, k, Mat::rows(scratch, k), w, yg, self.bias, pack);
+            } else {
+                let padded = self.padded_input().copy(xg, g, scratch);
+                self.windows_product(padded, g, yg, pack);
+            }
         }
     }
 
@@ -271,11 +456,15 @@ impl Layer for Conv2d {
         _y: &[f32],
         dy: &[f32],
         mut dx: Option<&mut [f32]>,
-        _p: &[f32],
+        p: &[f32],
         grad: &mut [f32],
         pass: &mut Pass,
     ) {
         let (k, out) = (self.k(), self.out_channels);
+        let flipped = dx.is_some() && self.padded_grad().is_some() && !self.pointwise();
+        if flipped {
+            self.flip_weight(&p[..k * out]);
+        }
         let g = self.group(pass.batch);
         let (in_len, out_len) = (self.input.len(), self.out_h * self.out_w * out);
         let Workspace { pack, scratch } = &mut *pass.ws;
@@ -283,31 +472,102 @@ impl Layer for Conv2d {
             let g = g.min(pass.batch - n0);
             let rows = g * self.out_h * self.out_w;
             let xg = &x[n0 * in_len..(n0 + g) * in_len];
-            let dyg = Mat::rows(&dy[n0 * out_len..(n0 + g) * out_len], out);
+            let dy_g = &dy[n0 * out_len..(n0 + g) * out_len];
+            let dyg = Mat::rows(dy_g, out);
             let accumulate = n0 > 0;
+            let dxg = dx
+                .as_deref_mut()
+                .map(|dx| &mut dx[n0 * in_len..(n0 + g) * in_len]);
             if self.pointwise() {
                 let a = Mat::transposed(xg, k);
                 gemm(k, out, rows, a, dyg, &mut self.gw_gemm, accumulate, pack);
-                if let Some(dx) = dx.as_deref_mut() {
-                    let dxg = &mut dx[n0 * in_len..(n0 + g) * in_len];
+                if let Some(dxg) = dxg {
                     let wt = Mat::transposed(&self.w_gemm, out);
                     gemm(rows, k, out, dyg, wt, dxg, false, pack);
                 }
                 continue;
             }
-            self.im2col(xg, g, scratch);
-            let col = Mat::transposed(&scratch[..rows * k], k);
-            gemm(k, out, rows, col, dyg, &mut self.gw_gemm, accumulate, pack);
-            if let Some(dx) = dx.as_deref_mut() {
-                let wt = Mat::transposed(&self.w_gemm, out);
-                gemm(rows, k, out, dyg, wt, scratch, false, pack);
-                self.col2im(scratch, g, &mut dx[n0 * in_len..]);
+            self.weight_gradient(xg, g, dyg, accumulate, scratch, pack);
+            let Some(dxg) = dxg else { continue };
+            match self.padded_grad() {
+                Some(padded_grad) => {
+                    let padded = padded_grad.copy(dy_g, g, scratch);
+                    self.flipped_product(padded, padded_grad.row_step(), g, dxg, pack);
+                }
+                None => {
+                    let wt = Mat::transposed(&self.w_gemm, out);
+                    gemm(rows, k, out, dyg, wt, scratch, false, pack);
+                    self.col2im(scratch, g, dxg);
+                }
             }
         }
         let (gw, gb) = grad.split_at_mut(k * out);
         self.restore_weight_grad(gw);
         if self.bias {
             column_sums(&dy[..pass.batch * out_len], out, gb);
+        }
+    }
+}
+
+impl Conv2d {
+    /// `∂W_i [+]= windows_iᵀ · ∂y` for a group of `g` images `xg` (padded into `scratch`), or
+    /// `∂W [+]= colᵀ · ∂y` when the input is unrolled.
+    fn weight_gradient(
+        &mut self,
+        xg: &[f32],
+        g: usize,
+        dyg: Mat,
+        accumulate: bool,
+        scratch: &mut [f32],
+        pack: &mut crate::gemm::PackBuffers,
+    ) {
+        let (kk, out) = (self.window.kernel, self.out_channels);
+        let segment = kk * self.input.channels;
+        let rows = g * self.out_h * self.out_w;
+        if self.unrolled {
+            self.im2col(xg, g, scratch);
+            let col = Mat::transposed(&scratch[..rows * self.k()], self.k());
+            gemm(
+                self.k(),
+                out,
+                rows,
+                col,
+                dyg,
+                &mut self.gw_gemm,
+                accumulate,
+                pack,
+            );
+            return;
+        }
+        let input = self.padded_input();
+        let padded = input.copy(xg, g, scratch);
+        for i in 0..kk {
+            let a =
+                Mat::column_starts(&padded[i * input.row_step()..], &self.window_starts[..rows]);
+            let gw_i = &mut self.gw_gemm[i * segment * out..][..segment * out];
+            gemm(segment, out, rows, a, dyg, gw_i, accumulate, pack);
+        }
+    }
+
+    /// `∂x = Σ_i' windows_i'(padded ∂y) · W_flipped_i'` for a group of `g` images (stride 1).
+    fn flipped_product(
+        &self,
+        padded: &[f32],
+        step: usize,
+        g: usize,
+        dx: &mut [f32],
+        pack: &mut crate::gemm::PackBuffers,
+    ) {
+        let (kk, out, c_in) = (self.window.kernel, self.out_channels, self.input.channels);
+        let segment = kk * out;
+        let rows = g * self.input.height * self.input.width;
+        for i in 0..kk {
+            let a = Mat::row_starts(&padded[i * step..], &self.grad_starts[..rows]);
+            let w_i = Mat::rows(
+                &self.w_flipped[i * segment * c_in..][..segment * c_in],
+                c_in,
+            );
+            gemm(rows, c_in, segment, a, w_i, dx, i > 0, pack);
         }
     }
 }
@@ -357,58 +617,92 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let cases = [
-            (Dims::image(2, 5, 4), 3, 3, 1, Padding::symmetric(1), true),
-            (
-                Dims::image(3, 6, 6),
-                2,
-                3,
-                2,
-                Padding::same(6, 6, 3, 2),
-                false,
-            ),
-            (
-                Dims::image(1, 7, 5),
-                4,
-                5,
-                1,
-                Padding::same(7, 5, 5, 1),
-                true,
-            ),
-            (Dims::image(3, 4, 4), 2, 1, 1, Padding::default(), true),
-            (Dims::image(2, 5, 5), 3, 1, 2, Padding::default(), false),
-            (
-                Dims::image(2, 5, 6),
-                3,
-                2,
-                2,
-                Padding {
-                    top: 0,
-                    bottom: 1,
-                    left: 1,
-                    right: 0,
-                },
-                true,
-            ),
-        ];
+        let asymmetric = Padding {
+            top: 0,
+            bottom: 1,
+            left: 1,
+            right: 0,
+        };
+        // With few input channels the input is unrolled and ∂x goes through col2im; with many
+        // (k · in ≥ MIN_SEGMENT, in ≥ NARROW) the input is read in place and, at stride 1, ∂x
+        // is the flipped kernel's product: each geometry once each way.
+        let (mut cases, mut modes) = (Vec::new(), std::collections::HashSet::new());
+        for channels in [2, 16] {
+            cases.extend([
+                (
+                    Dims::image(channels, 5, 4),
+                    3,
+                    3,
+                    1,
+                    Padding::symmetric(1),
+                    true,
+                ),
+                (
+                    Dims::image(channels, 6, 6),
+                    2,
+                    3,
+                    2,
+                    Padding::same(6, 6, 3, 2),
+                    false,
+                ),
+                (
+                    Dims::image(channels - 1, 7, 5),
+                    4,
+                    5,
+                    1,
+                    Padding::same(7, 5, 5, 1),
+                    true,
+                ),
+                (
+                    Dims::image(channels, 4, 4),
+                    2,
+                    1,
+                    1,
+                    Padding::default(),
+                    true,
+                ),
+                // Padding above kernel − 1: ∂x through col2im at stride 1 too.
+                (
+                    Dims::image(channels * 2, 4, 4),
+                    3,
+                    2,
+                    1,
+                    Padding::symmetric(2),
+                    true,
+                ),
+                (
+                    Dims::image(channels, 5, 5),
+                    3,
+                    1,
+                    2,
+                    Padding::default(),
+                    false,
+                ),
+                (Dims::image(channels, 5, 6), 3, 2, 2, asymmetric, true),
+            ]);
+        }
         for (input, out, kernel, stride, padding, bias) in cases {
             let conv = Conv2d::new(input, out, kernel, stride, padding, bias).unwrap();
+            modes.insert((conv.unrolled, conv.padded_grad().is_some()));
             let r = conv.clone();
             check::layer_against_reference(conv, 3, 1.0, move |x, p, _| reference(&r, x, p));
+        }
+        for mode in [(true, false), (false, false), (false, true)] {
+            assert!(modes.contains(&mode), "(unrolled, ∂x by the flipped kernel) {mode:?}");
         }
     }
 
     #[test]
     fn groups_do_not_change_the_result() {
         // A batch larger than one group: the same bits as image by image.
-        let input = Dims::image(4, 20, 20);
+        let input = Dims::image(8, 32, 32);
         let mut conv = Conv2d::new(input, 8, 3, 1, Padding::symmetric(1), true).unwrap();
         let per_group = conv.group(1000);
         assert!(per_group < 40, "{per_group}");
         let batch = per_group * 2 + 3;
         let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
         let x = check::random(batch * input.len(), 1.0, &mut rng);
-        let p = check::random(8 * 4 * 9 + 8, 0.3, &mut rng);
+        let p = check::random(8 * 8 * 9 + 8, 0.3, &mut rng);
         let r = check::random(batch * conv.output_dims().len(), 1.0, &mut rng);
         let (y, dx, dp) = check::run(
             &mut conv,
