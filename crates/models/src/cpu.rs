@@ -213,13 +213,11 @@ pub(crate) const NARROW: usize = 16;
 
 /// AVX-512, 32 registers of 16 floats: 12 × 32 (24 accumulators) with a wide B, on rows read
 /// in place or packed (packed 12 × 32 instead of 6 × 32 measured 10 % faster on the
-/// transformer step, whose weight gradients are packed products), 6 × 16 on 16-column panels.
-/// With more rows on a 16-column panel
-/// (12 × 16, 16 × 16) LLVM vectorises the plain loop the wrong way, across the rows with
-/// gathers: measured 7× slower on ResNet-20's 16-channel convolutions (`benches/cnn.rs`);
-/// 8 × 16 too (a ResNet-20 step 2.1 s of CPU instead of 0.35 s, not inspected further).
+/// transformer step, whose weight gradients are packed products), 12 × 16 on 16-column panels
+/// (12 accumulators, as two blocks of six rows: see `gemm::halves`; 6 × 16 took 16 % more CPU
+/// time on ResNet-20's 16-channel convolutions, `conv_layer` in `benches/cnn.rs`).
 pub(crate) const AVX512: Shape = Shape {
-    rows_narrow: 6,
+    rows_narrow: 12,
     rows_wide: 12,
     packed: 12,
     wide: 32,

@@ -688,7 +688,10 @@ mod tests {
             check::layer_against_reference(conv, 3, 1.0, move |x, p, _| reference(&r, x, p));
         }
         for mode in [(true, false), (false, false), (false, true)] {
-            assert!(modes.contains(&mode), "(unrolled, ∂x by the flipped kernel) {mode:?}");
+            assert!(
+                modes.contains(&mode),
+                "(unrolled, ∂x by the flipped kernel) {mode:?}"
+            );
         }
     }
 
