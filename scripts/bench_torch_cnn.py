@@ -2,8 +2,9 @@
 """Torch reference throughput for optbench's `cnn_train_step` benchmark.
 
 Trains the same networks as crates/models/benches/cnn.rs on one thread, batch 128, and prints
-training examples per second (forward, cross-entropy, backward, optimizer step; the batch is
-indexed out of a shuffled 1024-example random set, as optbench gathers it):
+training examples per second and the thread's CPU time per step (forward, cross-entropy,
+backward, optimizer step; the batch is indexed out of a shuffled 1024-example random set, as
+optbench gathers it):
 - DeepOBS's 2c2d on 1×28×28 images with torch.optim.Adam(lr=1e-3);
 - ResNet-20 (He et al. 2016, option A shortcuts) on 3×32×32 images with
   torch.optim.SGD(lr=0.1, momentum=0.9);
@@ -49,12 +50,12 @@ def bench(make, shape, make_opt, channels_last, steps, batch=128, n=1024):
     perm = torch.randperm(n)
     for s in range(3):  # warm-up
         step(perm[s * batch:(s + 1) * batch])
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     for s in range(steps):
         start = (s * batch) % n
         step(perm[start:start + batch])
-    dt = time.perf_counter() - t0
-    return batch * steps / dt, dt / steps
+    dt, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
+    return batch * steps / dt, dt / steps, cpu / steps
 
 
 def main():
@@ -72,14 +73,15 @@ def main():
     ]
     for label, make, shape, make_opt in cases:
         for cl in (False, True):
-            eps, per_step = bench(make, shape, make_opt, cl, args.steps)
+            eps, per_step, cpu_per_step = bench(make, shape, make_opt, cl, args.steps)
             fmt = "channels_last" if cl else "nchw"
             if args.json:
                 print(json.dumps({"case": label, "format": fmt, "examples_per_s": eps,
-                                  "seconds_per_step": per_step}))
+                                  "seconds_per_step": per_step,
+                                  "cpu_seconds_per_step": cpu_per_step}))
             else:
                 print(f"{label:>24}  {fmt:>13}  {eps:>10,.0f} examples/s  "
-                      f"({per_step * 1e3:.1f} ms/step)")
+                      f"({per_step * 1e3:.1f} ms/step, thread CPU {cpu_per_step * 1e3:.1f} ms)")
 
 
 if __name__ == "__main__":
