@@ -1,8 +1,9 @@
 //! `cnn_train_step`: one training step (forward, backward, optimizer update) of DeepOBS's 2c2d
 //! on 28×28×1 images with Adam and of ResNet-20 on 32×32×3 images with SGD + momentum, batch
 //! 128, one thread, in examples per second; compare with `scripts/bench_torch_cnn.py`.
-//! `conv_layer`: forward + backward of single convolution layers (im2col + GEMM), throughput
-//! in floating-point operations (3 products of 2·rows·k·out each): read "Gelem/s" as GFLOP/s.
+//! `conv_layer`: forward + backward of single convolution layers (windows read in place + GEMM),
+//! throughput in floating-point operations (3 products of 2·rows·k·out each): read "Gelem/s" as
+//! GFLOP/s. On a shared machine, prefer `scripts/bench_cnn_cpu.sh` (thread CPU time).
 
 use std::hint::black_box;
 use std::path::Path;

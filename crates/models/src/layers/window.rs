@@ -2,7 +2,7 @@
 //! the output size `⌊(in + pad_before + pad_after − kernel) / stride⌋ + 1` (PyTorch's
 //! `Conv2d`/`MaxPool2d` with `ceil_mode=False`, dilation 1).
 
-use super::Dims;
+use super::{Dims, copy_short};
 
 /// Padding on each side of an image, in pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -94,6 +94,84 @@ impl Window {
     }
 }
 
+/// A channels-last image size with the padding its copy gets: `h × w × c` inside
+/// `(top + h + bottom) × (left + w + right) × c`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PaddedImage {
+    /// Height of the image without padding.
+    pub h: usize,
+    /// Width of the image without padding.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+    /// Zeros around it.
+    pub pad: Padding,
+}
+
+impl PaddedImage {
+    pub(crate) fn width(&self) -> usize {
+        self.pad.left + self.w + self.pad.right
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        (self.pad.top + self.h + self.pad.bottom) * self.width() * self.c
+    }
+
+    /// The floats between two rows of the padded image.
+    pub(crate) fn row_step(&self) -> usize {
+        self.width() * self.c
+    }
+
+    /// `g` images of `src` with their padding, in `scratch` (or `src` itself without padding).
+    pub(crate) fn copy<'s>(&self, src: &'s [f32], g: usize, scratch: &'s mut [f32]) -> &'s [f32] {
+        if self.pad == Padding::default() {
+            return &src[..g * self.len()];
+        }
+        let (c, row) = (self.c, self.row_step());
+        let dst = &mut scratch[..g * self.len()];
+        for (image, out) in src
+            .chunks_exact(self.h * self.w * c)
+            .zip(dst.chunks_exact_mut(self.len()))
+        {
+            let (top, rest) = out.split_at_mut(self.pad.top * row);
+            top.fill(0.0);
+            let (middle, bottom) = rest.split_at_mut(self.h * row);
+            bottom.fill(0.0);
+            for (dst_row, src_row) in middle
+                .chunks_exact_mut(row)
+                .zip(image.chunks_exact(self.w * c))
+            {
+                let (left, rest) = dst_row.split_at_mut(self.pad.left * c);
+                left.fill(0.0);
+                let (inside, right) = rest.split_at_mut(self.w * c);
+                copy_short(inside, src_row);
+                right.fill(0.0);
+            }
+        }
+        dst
+    }
+
+    /// Where each window of `h_out × w_out` positions with `stride` starts, for `g` images.
+    pub(crate) fn window_starts(
+        &self,
+        g: usize,
+        h_out: usize,
+        w_out: usize,
+        stride: usize,
+    ) -> Vec<usize> {
+        let mut starts = Vec::with_capacity(g * h_out * w_out);
+        for n in 0..g {
+            for oh in 0..h_out {
+                for ow in 0..w_out {
+                    starts
+                        .push(n * self.len() + (oh * stride * self.width() + ow * stride) * self.c);
+                }
+            }
+        }
+        starts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +207,38 @@ mod tests {
                 .contains("larger")
         );
         assert_eq!(w.output(Dims::image(1, 5, 8)), Ok((1, 4)));
+    }
+
+    #[test]
+    fn padded_copies_hold_the_images_inside_zeros() {
+        let image = PaddedImage {
+            h: 2,
+            w: 1,
+            c: 2,
+            pad: Padding {
+                top: 1,
+                bottom: 0,
+                left: 0,
+                right: 1,
+            },
+        };
+        assert_eq!((image.len(), image.row_step()), (12, 4));
+        let src = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let mut scratch = [f32::NAN; 24];
+        let padded = image.copy(&src, 2, &mut scratch);
+        #[rustfmt::skip]
+        let want = [
+            0.0, 0.0, 0.0, 0.0,  1.0, 2.0, 0.0, 0.0,  3.0, 4.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0,  5.0, 6.0, 0.0, 0.0,  7.0, 8.0, 0.0, 0.0,
+        ];
+        assert_eq!(padded, want);
+        // Windows of 2 × 2 with stride 1 over one image start at rows 0 and 1.
+        assert_eq!(image.window_starts(2, 2, 1, 1), [0, 4, 12, 16]);
+        // Without padding, the images themselves.
+        let plain = PaddedImage {
+            pad: Padding::default(),
+            ..image
+        };
+        assert_eq!(plain.copy(&src, 2, &mut scratch).as_ptr(), src.as_ptr());
     }
 }
