@@ -6,7 +6,9 @@ d_model 128, 4 heads, MLP 512 with GELU, attention through F.scaled_dot_product_
 is_causal=True) on one thread: batches of 16 random windows of 65 bytes (context 64) out of a
 64 KiB byte text, next-token cross-entropy at every position, backward,
 torch.optim.AdamW(lr=1e-3). Prints training tokens per second (1,024 per step) in eager mode
-and, if it works on this machine, under torch.compile; and GFLOP/s with PaLM's count
+and, if it works on this machine, under torch.compile; the main thread's CPU time per step
+(`time.thread_time()`, which leaves out waiting for a core on a loaded machine; compare with the
+benchmark's `2x128_ctx64_adamw_cpu_time` line); and GFLOP/s with PaLM's count
 (6·N + 12·L·d·T FLOPs per token, N = 425,984 matrix-product parameters: 2.819 GFLOP per step).
 
 Usage: .venv/bin/python scripts/bench_torch_transformer.py [--steps 50] [--no-compile] [--json]
@@ -50,11 +52,12 @@ def bench(steps, compile_model):
 
     for _ in range(5 if compile_model else 3):  # warm-up (and compilation)
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for _ in range(steps):
         step()
     dt = (time.perf_counter() - t0) / steps
-    return BATCH * CONTEXT / dt, dt
+    cpu = (time.thread_time() - c0) / steps
+    return BATCH * CONTEXT / dt, dt, cpu
 
 
 def main():
@@ -69,17 +72,17 @@ def main():
     modes = ["eager"] + ([] if args.no_compile else ["compile"])
     for mode in modes:
         try:
-            tps, per_step = bench(args.steps, mode == "compile")
+            tps, per_step, cpu_per_step = bench(args.steps, mode == "compile")
         except Exception as e:  # torch.compile needs a C++ compiler; report why it did not run
             print(f"{mode:>8}  did not run: {type(e).__name__}: {str(e).splitlines()[0][:120]}")
             continue
         gflops = FLOP_PER_STEP / per_step / 1e9
         if args.json:
             print(json.dumps({"mode": mode, "tokens_per_s": tps, "seconds_per_step": per_step,
-                              "gflop_per_s": gflops}))
+                              "cpu_seconds_per_step": cpu_per_step, "gflop_per_s": gflops}))
         else:
             print(f"{mode:>8}  {tps:>10,.0f} tokens/s  ({per_step * 1e3:.2f} ms/step, "
-                  f"{gflops:.1f} GFLOP/s)")
+                  f"{gflops:.1f} GFLOP/s; main thread's CPU time {cpu_per_step * 1e3:.2f} ms/step)")
 
 
 if __name__ == "__main__":
