@@ -246,18 +246,8 @@ impl Layer for CausalSelfAttention {
                         pack,
                     );
                     causal_softmax(pb, r0, r1, scale);
-                    let o_rows = &mut o[r0 * dh..r1 * dh];
-                    gemm(
-                        rows,
-                        dh,
-                        r1,
-                        Mat::rows(pb, r1),
-                        Mat::rows(v, 3 * d),
-                        o_rows,
-                        false,
-                        pack,
-                    );
                 }
+                causal_product(p, v, 3 * d, t_len, dh, o, pack);
                 copy_block(&mut out[h * dh..], d, o, dh, block);
             }
         }
