@@ -140,6 +140,12 @@ impl<'a> Mat<'a> {
         self.col_stride == 1 && self.cols.is_none()
     }
 
+    /// Whether each column's rows are adjacent and the columns start where a list says.
+    #[inline(always)]
+    fn column_starts_only(&self) -> bool {
+        self.row_stride == 1 && self.rows.is_none() && self.cols.is_some()
+    }
+
     /// Whether each column's rows are adjacent.
     #[inline(always)]
     fn contiguous_columns(&self) -> bool {
@@ -245,8 +251,16 @@ per_path! {
     ) => gemm_body
 }
 
-/// Picks the micro-kernel: A in place when its rows are contiguous, else packed; 16 columns
-/// when B has at most 16, else the path's wide panel.
+/// How the micro-kernel reads A: rows in place, columns in place (where each starts is listed:
+/// [`Mat::column_starts`]), or from packed panels.
+const ROWS: u8 = 0;
+const COLUMNS: u8 = 1;
+const PACKED: u8 = 2;
+
+/// Picks the micro-kernel: A in place when its rows are contiguous, or when its columns are
+/// and start where a list says (a convolution's weight gradient, whose long k made packing
+/// those columns cost as much as the product), else packed; 16 columns when B has at most 16,
+/// else the path's wide panel.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gemm_body<const RN: usize, const RW: usize, const PM: usize, const NW: usize>(
@@ -261,11 +275,13 @@ fn gemm_body<const RN: usize, const RW: usize, const PM: usize, const NW: usize>
     buf: &mut PackBuffers,
 ) {
     let dims = Dims { m, n, k, kc };
-    match (a.contiguous_rows(), n <= NARROW) {
-        (true, true) => blocked::<RN, NARROW, true>(dims, a, b, c, accumulate, buf),
-        (true, false) => blocked::<RW, NW, true>(dims, a, b, c, accumulate, buf),
-        (false, true) => blocked::<RN, NARROW, false>(dims, a, b, c, accumulate, buf),
-        (false, false) => blocked::<PM, NW, false>(dims, a, b, c, accumulate, buf),
+    match (a.contiguous_rows(), a.column_starts_only(), n <= NARROW) {
+        (true, _, true) => blocked::<RN, NARROW, ROWS>(dims, a, b, c, accumulate, buf),
+        (true, _, false) => blocked::<RW, NW, ROWS>(dims, a, b, c, accumulate, buf),
+        (false, true, true) => blocked::<RN, NARROW, COLUMNS>(dims, a, b, c, accumulate, buf),
+        (false, true, false) => blocked::<PM, NW, COLUMNS>(dims, a, b, c, accumulate, buf),
+        (false, false, true) => blocked::<RN, NARROW, PACKED>(dims, a, b, c, accumulate, buf),
+        (false, false, false) => blocked::<PM, NW, PACKED>(dims, a, b, c, accumulate, buf),
     }
 }
 
@@ -278,10 +294,9 @@ struct Dims {
     kc: usize,
 }
 
-/// The blocked product `C = [C +] A·B` with an `MR × NR` kernel, A read in place (`ROWS`) or
-/// packed. `buf` must hold `(min(m, MC) + MR) · kc` and `(min(n, NC) + NR) · kc` floats.
+/// The blocked product `C = [C +] A·B` with an `MR × NR` kernel, A read as `A_READ` says. `buf` must hold `(min(m, MC) + MR) · kc` and `(min(n, NC) + NR) · kc` floats.
 #[inline(always)]
-fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
+fn blocked<const MR: usize, const NR: usize, const A_READ: u8>(
     d: Dims,
     a: Mat,
     b: Mat,
@@ -309,7 +324,7 @@ fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
             let load_c = accumulate || p0 > 0;
             for i0 in (0..m).step_by(MC) {
                 let mc = MC.min(m - i0);
-                if !ROWS {
+                if A_READ == PACKED {
                     let ap = &mut buf.a[..mc.div_ceil(MR) * MR * kc];
                     for (panel, dst) in ap.chunks_exact_mut(MR * kc).enumerate() {
                         let i = i0 + panel * MR;
@@ -327,8 +342,15 @@ fn blocked<const MR: usize, const NR: usize, const ROWS: bool>(
                                 copy_prefix(&mut acc_row[..], &c[(i + r) * n + j..], cols);
                             }
                         }
-                        if ROWS {
+                        if A_READ == ROWS {
                             kernel_rows(row_slices(a, i, rows, p0, kc), b_panel, &mut acc);
+                        } else if A_READ == COLUMNS && rows == MR {
+                            kernel_columns(a, i, p0, b_panel, &mut acc);
+                        } else if A_READ == COLUMNS {
+                            // A partial panel at the bottom edge: packed, with zero rows.
+                            let a_panel = &mut buf.a[..MR * kc];
+                            pack_a::<MR>(a, i, rows, p0, kc, a_panel);
+                            kernel_packed(a_panel, b_panel, &mut acc);
                         } else {
                             let a_panel = &buf.a[(i - i0) * kc..][..MR * kc];
                             kernel_packed(a_panel, b_panel, &mut acc);
@@ -430,6 +452,49 @@ fn kernel_rows<const MR: usize, const NR: usize>(
         // block as `kernel_packed`.
         let a: [f32; MR] = std::array::from_fn(|t| a_rows[t][p]);
         for (c_row, &a_i) in c.iter_mut().zip(&a) {
+            for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                *c_ij = a_i.mul_add(b_j, *c_ij);
+            }
+        }
+    }
+    *acc = c;
+}
+
+/// `acc[i][j] = fma(A(i0 + i, p), b[p][j], acc[i][j])` for p in order, with A's columns read
+/// in place (`MR` adjacent floats where column `p0 + p` starts) and one B micro-panel.
+#[inline(always)]
+fn kernel_columns<const MR: usize, const NR: usize>(
+    a: Mat,
+    i0: usize,
+    p0: usize,
+    b_panel: &[f32],
+    acc: &mut [[f32; NR]; MR],
+) {
+    let kc = b_panel.len() / NR;
+    let starts = &a.cols.expect("column starts")[p0..p0 + kc];
+    if MR == 12 && NR == NARROW {
+        let (mut lo, mut hi) = halves(acc);
+        for (&start, b) in starts.iter().zip(b_panel.chunks_exact(NR)) {
+            let column = &a.data[start * a.col_stride + i0..][..MR];
+            let a_lo: [f32; 6] = std::array::from_fn(|t| column[t]);
+            let a_hi: [f32; 6] = std::array::from_fn(|t| column[6 + t]);
+            for (c_row, &a_i) in lo.iter_mut().zip(&a_lo) {
+                for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                    *c_ij = a_i.mul_add(b_j, *c_ij);
+                }
+            }
+            for (c_row, &a_i) in hi.iter_mut().zip(&a_hi) {
+                for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                    *c_ij = a_i.mul_add(b_j, *c_ij);
+                }
+            }
+        }
+        return join_halves(acc, &lo, &hi);
+    }
+    let mut c = *acc;
+    for (&start, b) in starts.iter().zip(b_panel.chunks_exact(NR)) {
+        let column = &a.data[start * a.col_stride + i0..][..MR];
+        for (c_row, &a_i) in c.iter_mut().zip(column) {
             for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
                 *c_ij = a_i.mul_add(b_j, *c_ij);
             }
