@@ -161,8 +161,8 @@ pub(crate) use per_path;
 /// `on_path!(fn name(args...) { body })` defines `fn name(args...)`, which runs `body`
 /// compiled for [`CpuPath::active`]: per-element loops of the layers (batch normalisation, max
 /// pooling), whose order of operations does not depend on the vector width, so every path gives
-/// the same bits (compared by `tests/cpu_paths.rs`). im2col and col2im compiled this way
-/// measured no faster (they are copies), so they stay baseline.
+/// the same bits (compared by `tests/cpu_paths.rs`). The convolution's copies (padding, im2col,
+/// col2im) measured no faster compiled this way, so they stay baseline.
 macro_rules! on_path {
     (
         $(#[$meta:meta])*

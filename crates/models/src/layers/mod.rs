@@ -28,7 +28,7 @@
 //! **Memory.** The graph allocates, once per batch capacity, one arena holding every layer's
 //! output and one holding their gradients, plus a workspace shared by all layers (the matrix
 //! products' packing buffers and a scratch area of [`Layer::scratch_len`] floats, e.g. a
-//! convolution's im2col block). A layer keeps only small private state that backward needs
+//! convolution's padded images). A layer keeps only small private state that backward needs
 //! (batch norm's per-channel statistics, max pooling's argmax, dropout's mask), sized in
 //! [`Layer::reserve`]. `forward` and `backward` never allocate.
 //!
