@@ -3,6 +3,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod cnn;
+mod cnn_cases;
 mod gemm;
 mod loss_grad;
 mod mlp;

@@ -11,13 +11,8 @@
 //! (Linux only; `filter`: only the measurements whose label contains it, for profiling). Prints
 //! `peak <GFLOP/s>`, `conv <layer> <ms> <GFLOP/s>` and `step <network> <ms>`.
 
-use std::path::Path;
-
-use optbench_models::layers::conv2d::Conv2d;
-use optbench_models::layers::window::Padding;
-use optbench_models::layers::{Dims, Layer, Mode, Pass, Workspace};
-use optbench_models::{BatchSize, Batcher, ProblemConfig, build_problem, load_dataset};
-use optbench_optim::OptimizerConfig;
+#[path = "../benches/cnn_cases.rs"]
+mod cnn_cases;
 
 /// Nanoseconds this thread has run on a CPU.
 fn thread_cpu_ns() -> u64 {
@@ -63,56 +58,6 @@ fn fma_chains(rounds: usize, a: f32, b: f32) -> f32 {
     lo.iter().chain(&hi).flatten().sum()
 }
 
-/// (label, input C×H×W, out channels, kernel, padding): the `conv_layer` benchmark's layers.
-const CONVS: [(&str, [usize; 3], usize, usize, usize); 5] = [
-    ("2c2d_conv1_1-32_5x5_28", [1, 28, 28], 32, 5, 2),
-    ("2c2d_conv2_32-64_5x5_14", [32, 14, 14], 64, 5, 2),
-    ("resnet_stage1_16-16_3x3_32", [16, 32, 32], 16, 3, 1),
-    ("resnet_stage2_32-32_3x3_16", [32, 16, 16], 32, 3, 1),
-    ("resnet_stage3_64-64_3x3_8", [64, 8, 8], 64, 3, 1),
-];
-
-/// Forward + backward (with ∂x) of each layer of [`CONVS`] on a batch of 128.
-fn convolutions(steps: usize, filter: &str) {
-    let batch = 128;
-    for (label, [c_in, h, w], c_out, k, pad) in CONVS {
-        if !label.contains(filter) {
-            continue;
-        }
-        let input = Dims::image(c_in, h, w);
-        let mut conv =
-            Conv2d::new(input, c_out, k, 1, Padding::symmetric(pad), true).expect("a valid layer");
-        let out = conv.output_dims();
-        let flops = 3 * 2 * batch * out.height * out.width * k * k * c_in * c_out;
-        let x: Vec<f32> = (0..batch * input.len())
-            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-            .collect();
-        let params: Vec<f32> = (0..k * k * c_in * c_out + c_out)
-            .map(|i| ((i * 104_729) % 1000) as f32 / 5000.0 - 0.1)
-            .collect();
-        let mut y = vec![0.0; batch * out.len()];
-        let dy: Vec<f32> = (0..y.len())
-            .map(|i| ((i * 31) % 200) as f32 / 100.0 - 1.0)
-            .collect();
-        let mut dx = vec![0.0; x.len()];
-        let mut dp = vec![0.0; params.len()];
-        let mut ws = Workspace {
-            scratch: vec![0.0; conv.scratch_len(batch)],
-            ..Workspace::default()
-        };
-        let ms = cpu_ms(steps, || {
-            let mut pass = Pass {
-                batch,
-                mode: Mode::Train,
-                ws: &mut ws,
-            };
-            conv.forward(&x, &mut y, &params, &mut [], &mut pass);
-            conv.backward(&x, &y, &dy, Some(&mut dx), &params, &mut dp, &mut pass);
-        });
-        println!("conv {label} {ms:.2} {:.1}", flops as f64 / ms / 1e6);
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let steps: usize = args
@@ -126,56 +71,19 @@ fn main() {
         });
         println!("peak {:.1}", (rounds * 384) as f64 / ms / 1e6);
     }
-    convolutions(steps, filter);
-    let batch = 128;
-    let cases = [
-        (
-            "2c2d_adam",
-            "cnn",
-            serde_json::json!({"preset": "2c2d"}),
-            1,
-            28,
-            "adam",
-            1e-3,
-            serde_json::json!({}),
-        ),
-        (
-            "resnet20_sgd_momentum",
-            "resnet",
-            serde_json::json!({"depth": 20}),
-            3,
-            32,
-            "sgd",
-            0.1,
-            serde_json::json!({"momentum": 0.9}),
-        ),
-    ];
-    for (label, name, keys, channels, size, optimizer, lr, hparams) in cases {
-        if !label.contains(filter) {
-            continue;
+    for mut pass in cnn_cases::conv_passes() {
+        if pass.label.contains(filter) {
+            let ms = cpu_ms(steps, || pass.run());
+            let label = pass.label.replace(' ', "_");
+            println!("conv {label} {ms:.2} {:.1}", pass.flops as f64 / ms / 1e6);
         }
-        let mut keys = keys.as_object().expect("an object").clone();
-        keys.insert(
-            "dataset".into(),
-            serde_json::json!({"name": "synthetic_images", "samples": 1024, "channels": channels,
-                               "height": size, "width": size, "classes": 10, "test_fraction": 0.0}),
-        );
-        let cfg = ProblemConfig::from_json(name, &keys).expect("a valid problem");
-        let data = load_dataset(cfg.dataset().expect("a dataset"), 0, Path::new("."))
-            .expect("synthetic images");
-        let mut problem = build_problem(&cfg, Some(data), 0).expect("a network");
-        let mut params = problem.initial_params();
-        let mut grad = vec![0.0; problem.dim()];
-        let mut hparams = hparams.as_object().expect("an object").clone();
-        hparams.insert("lr".into(), lr.into());
-        let mut opt = OptimizerConfig::from_json(optimizer, &hparams)
-            .and_then(|o| o.build(problem.dim()))
-            .expect("a valid optimizer");
-        let mut batches = Batcher::new(problem.train_len(), BatchSize::Examples(batch), 0);
-        let ms = cpu_ms(steps, || {
-            problem.loss_grad(&params, batches.next_batch(), &mut grad);
-            opt.step(&mut params, &grad, lr).expect("a finite step");
-        });
-        println!("step {label} {ms:.2}");
+    }
+    for mut step in cnn_cases::train_steps() {
+        if step.label.contains(filter) {
+            let ms = cpu_ms(steps, || {
+                step.run();
+            });
+            println!("step {} {ms:.2}", step.label);
+        }
     }
 }
