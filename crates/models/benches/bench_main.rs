@@ -4,6 +4,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod cnn;
 mod cnn_cases;
+mod cpu_time;
 mod gemm;
 mod loss_grad;
 mod mlp;

@@ -14,6 +14,8 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use optbench_models::{BatchSize, Batcher, ProblemConfig, build_problem_in, load_dataset};
 use optbench_optim::OptimizerConfig;
 
+use crate::cpu_time::thread_cpu_time;
+
 /// A deterministic 64 KiB byte text (a linear congruential stream of printable bytes).
 fn byte_text(dir: &std::path::Path) {
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -71,12 +73,4 @@ pub fn transformer_train_step(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// The CPU time this thread has run (`/proc/thread-self/schedstat`'s first field, in ns,
-/// kept up to date by the scheduler at each tick and switch), or `None` where there is none.
-fn thread_cpu_time() -> Option<std::time::Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
-    Some(std::time::Duration::from_nanos(ns))
 }

@@ -13,27 +13,20 @@
 
 #[path = "../benches/cnn_cases.rs"]
 mod cnn_cases;
-
-/// Nanoseconds this thread has run on a CPU.
-fn thread_cpu_ns() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .expect("/proc/thread-self/schedstat (Linux only)");
-    stat.split_whitespace()
-        .next()
-        .and_then(|ns| ns.parse().ok())
-        .expect("schedstat starts with the CPU time in ns")
-}
+#[path = "../benches/cpu_time.rs"]
+mod cpu_time;
 
 /// CPU milliseconds per call of `f`, after 3 warm-up calls.
 fn cpu_ms(steps: usize, mut f: impl FnMut()) -> f64 {
     for _ in 0..3 {
         f(); // warm-up: buffers sized, caches warm
     }
-    let start = thread_cpu_ns();
+    let now = || cpu_time::thread_cpu_time().expect("/proc/thread-self/schedstat (Linux only)");
+    let start = now();
     for _ in 0..steps {
         f();
     }
-    (thread_cpu_ns() - start) as f64 / 1e6 / steps as f64
+    (now() - start).as_secs_f64() * 1e3 / steps as f64
 }
 
 /// 12 independent chains of `c = fma(c, a, b)` on 16 floats each, `rounds` times: 384 floating

@@ -297,7 +297,8 @@ struct Dims {
     kc: usize,
 }
 
-/// The blocked product `C = [C +] A·B` with an `MR × NR` kernel, A read as `A_READ` says. `buf` must hold `(min(m, MC) + MR) · kc` and `(min(n, NC) + NR) · kc` floats.
+/// The blocked product `C = [C +] A·B` with an `MR × NR` kernel, A read as `A_READ` says.
+/// `buf` must hold `(min(m, MC) + MR) · kc` and `(min(n, NC) + NR) · kc` floats.
 #[inline(always)]
 fn blocked<const MR: usize, const NR: usize, const A_READ: u8>(
     d: Dims,

@@ -29,7 +29,7 @@ use super::{
     Dims, Layer, LayerError, Pass, TensorSpec, Workspace, column_sums, copy_short, uniform_init,
 };
 use crate::cpu::NARROW;
-use crate::gemm::{Mat, gemm};
+use crate::gemm::{Mat, PackBuffers, gemm};
 
 /// Target size of one group's padded images (or of its unrolled gradient), in floats.
 pub const GROUP_FLOATS: usize = 1 << 18;
@@ -147,9 +147,9 @@ impl Conv2d {
     /// `∂y` padded so that `∂x` is its convolution with the flipped kernel: `k − 1 − p` on each
     /// side with padding `p`; `None` (col2im instead) with a stride above 1, a padding above
     /// `k − 1`, or fewer than [`NARROW`] input channels (the product's columns: fewer would
-    /// leave most of each 16-wide panel to zeros).
+    /// leave most of each 16-wide panel to zeros), and for a 1×1 convolution (a plain product).
     fn padded_grad(&self) -> Option<PaddedImage> {
-        if self.input.channels < NARROW {
+        if self.input.channels < NARROW || self.pointwise() {
             return None;
         }
         let (k, p) = (self.window.kernel, self.window.padding);
@@ -189,26 +189,6 @@ impl Conv2d {
     /// Images per group for a batch of `batch`.
     fn group(&self, batch: usize) -> usize {
         self.group.clamp(1, batch.max(1))
-    }
-
-    /// `y = [y +] Σ_i windows_i · W_i` for the `g` padded images of `padded` (see the module
-    /// documentation); `y` starts from its contents (the bias) when `bias` is set.
-    fn windows_product(
-        &self,
-        padded: &[f32],
-        g: usize,
-        y: &mut [f32],
-        pack: &mut crate::gemm::PackBuffers,
-    ) {
-        let (kk, out) = (self.window.kernel, self.out_channels);
-        let segment = kk * self.input.channels;
-        let rows = g * self.out_h * self.out_w;
-        let step = self.padded_input().row_step();
-        for i in 0..kk {
-            let a = Mat::row_starts(&padded[i * step..], &self.window_starts[..rows]);
-            let w_i = Mat::rows(&self.w_gemm[i * segment * out..][..segment * out], out);
-            gemm(rows, out, segment, a, w_i, y, self.bias || i > 0, pack);
-        }
     }
 
     /// Unrolls images `x` (`g` of them) into `col` (`g · out_h · out_w` rows of `k()`).
@@ -376,8 +356,14 @@ impl Layer for Conv2d {
                 self.im2col(xg, g, scratch);
                 gemm(rows, out, k, Mat::rows(scratch, k), w, yg, self.bias, pack);
             } else {
-                let padded = self.padded_input().copy(xg, g, scratch);
-                self.windows_product(padded, g, yg, pack);
+                let input = self.padded_input();
+                let windows = Windows {
+                    padded: input.copy(xg, g, scratch),
+                    step: input.row_step(),
+                    starts: &self.window_starts[..rows],
+                    segment: self.window.kernel * self.input.channels,
+                };
+                windows.product(&self.w_gemm, out, yg, self.bias, pack);
             }
         }
     }
@@ -393,8 +379,7 @@ impl Layer for Conv2d {
         pass: &mut Pass,
     ) {
         let (k, out) = (self.k(), self.out_channels);
-        let flipped = dx.is_some() && self.padded_grad().is_some() && !self.pointwise();
-        if flipped {
+        if dx.is_some() && self.padded_grad().is_some() {
             self.flip_weight(&p[..k * out]);
         }
         let g = self.group(pass.batch);
@@ -422,9 +407,14 @@ impl Layer for Conv2d {
             self.weight_gradient(xg, g, dyg, accumulate, scratch, pack);
             let Some(dxg) = dxg else { continue };
             match self.padded_grad() {
-                Some(padded_grad) => {
-                    let padded = padded_grad.copy(dy_g, g, scratch);
-                    self.flipped_product(padded, padded_grad.row_step(), g, dxg, pack);
+                Some(grad) => {
+                    let windows = Windows {
+                        padded: grad.copy(dy_g, g, scratch),
+                        step: grad.row_step(),
+                        starts: &self.grad_starts[..g * self.input.height * self.input.width],
+                        segment: self.window.kernel * out,
+                    };
+                    windows.product(&self.w_flipped, self.input.channels, dxg, false, pack);
                 }
                 None => {
                     let wt = Mat::transposed(&self.w_gemm, out);
@@ -451,55 +441,93 @@ impl Conv2d {
         dyg: Mat,
         accumulate: bool,
         scratch: &mut [f32],
-        pack: &mut crate::gemm::PackBuffers,
+        pack: &mut PackBuffers,
     ) {
-        let (kk, out) = (self.window.kernel, self.out_channels);
-        let segment = kk * self.input.channels;
+        let (k, out) = (self.k(), self.out_channels);
         let rows = g * self.out_h * self.out_w;
         if self.unrolled {
             self.im2col(xg, g, scratch);
-            let col = Mat::transposed(&scratch[..rows * self.k()], self.k());
-            gemm(
-                self.k(),
-                out,
-                rows,
-                col,
-                dyg,
-                &mut self.gw_gemm,
-                accumulate,
-                pack,
-            );
+            let col = Mat::transposed(&scratch[..rows * k], k);
+            gemm(k, out, rows, col, dyg, &mut self.gw_gemm, accumulate, pack);
             return;
         }
         let input = self.padded_input();
-        let padded = input.copy(xg, g, scratch);
-        for i in 0..kk {
-            let a =
-                Mat::column_starts(&padded[i * input.row_step()..], &self.window_starts[..rows]);
-            let gw_i = &mut self.gw_gemm[i * segment * out..][..segment * out];
-            gemm(segment, out, rows, a, dyg, gw_i, accumulate, pack);
+        let windows = Windows {
+            padded: input.copy(xg, g, scratch),
+            step: input.row_step(),
+            starts: &self.window_starts[..rows],
+            segment: self.window.kernel * self.input.channels,
+        };
+        windows.transposed_product(dyg, out, &mut self.gw_gemm, accumulate, pack);
+    }
+}
+
+/// The windows of a group read where they lie: kernel row `i` of window `r` is the `segment`
+/// floats at `padded[starts[r] + i · step ..]` (`k · channels` adjacent floats of a padded
+/// image row; `step` is one padded row).
+struct Windows<'a> {
+    padded: &'a [f32],
+    step: usize,
+    starts: &'a [usize],
+    segment: usize,
+}
+
+impl Windows<'_> {
+    /// Kernel row `i` of every window, as a matrix with one row per window.
+    fn kernel_row(&self, i: usize) -> &[f32] {
+        &self.padded[i * self.step..]
+    }
+
+    /// `C [+]= Σ_i windows_i · W_i`, with `W_i` rows `i · segment ..` of `w` (`cols` columns),
+    /// in the order of i: each element of C is one FMA chain over the whole window, starting
+    /// from C's contents when `accumulate` is set (else from 0). The forward pass (windows of
+    /// the input, the weight) and ∂x at stride 1 (windows of the padded ∂y, the flipped weight).
+    fn product(
+        &self,
+        w: &[f32],
+        cols: usize,
+        c: &mut [f32],
+        accumulate: bool,
+        pack: &mut PackBuffers,
+    ) {
+        for (i, w_i) in w.chunks_exact(self.segment * cols).enumerate() {
+            let a = Mat::row_starts(self.kernel_row(i), self.starts);
+            let w_i = Mat::rows(w_i, cols);
+            gemm(
+                self.starts.len(),
+                cols,
+                self.segment,
+                a,
+                w_i,
+                c,
+                accumulate || i > 0,
+                pack,
+            );
         }
     }
 
-    /// `∂x = Σ_i' windows_i'(padded ∂y) · W_flipped_i'` for a group of `g` images (stride 1).
-    fn flipped_product(
+    /// `G_i [+]= windows_iᵀ · ∂y` for every kernel row, `G_i` being rows `i · segment ..` of
+    /// `g` (∂y's `cols` columns): the weight gradient.
+    fn transposed_product(
         &self,
-        padded: &[f32],
-        step: usize,
-        g: usize,
-        dx: &mut [f32],
-        pack: &mut crate::gemm::PackBuffers,
+        dy: Mat,
+        cols: usize,
+        g: &mut [f32],
+        accumulate: bool,
+        pack: &mut PackBuffers,
     ) {
-        let (kk, out, c_in) = (self.window.kernel, self.out_channels, self.input.channels);
-        let segment = kk * out;
-        let rows = g * self.input.height * self.input.width;
-        for i in 0..kk {
-            let a = Mat::row_starts(&padded[i * step..], &self.grad_starts[..rows]);
-            let w_i = Mat::rows(
-                &self.w_flipped[i * segment * c_in..][..segment * c_in],
-                c_in,
+        for (i, g_i) in g.chunks_exact_mut(self.segment * cols).enumerate() {
+            let a = Mat::column_starts(self.kernel_row(i), self.starts);
+            gemm(
+                self.segment,
+                cols,
+                self.starts.len(),
+                a,
+                dy,
+                g_i,
+                accumulate,
+                pack,
             );
-            gemm(rows, c_in, segment, a, w_i, dx, i > 0, pack);
         }
     }
 }
