@@ -31,7 +31,7 @@
 //!
 //! **Algorithm.** The loop nest of Goto & van de Geijn ("Anatomy of high-performance matrix
 //! multiplication", ACM TOMS 34(3), 2008) as in BLIS: blocks of `KC` along k; B packed into
-//! panels of `NR` columns; a register-blocked `MR × NR` micro-kernel written as plain array
+//! panels of `NR` columns (or read in place when it is one such panel already); a register-blocked `MR × NR` micro-kernel written as plain array
 //! code that LLVM turns into broadcasts and `vfmadd231ps`, compiled per [`CpuPath`]. A is
 //! either read in place, row by row, when its rows are contiguous (BLIS's "sup" kernels for
 //! skinny products: packing a row-major A is a transpose that cost as much as the product when
@@ -147,6 +147,13 @@ impl<'a> Mat<'a> {
     #[inline(always)]
     fn column_starts_only(&self) -> bool {
         self.row_stride == 1 && self.rows.is_none() && self.cols.is_some()
+    }
+
+    /// Whether the matrix is laid out as one packed panel of `width` columns: row-major with
+    /// exactly `width` columns, rows not gathered.
+    #[inline(always)]
+    fn is_panel(&self, width: usize) -> bool {
+        self.contiguous_rows() && self.rows.is_none() && self.row_stride == width
     }
 
     /// Whether each column's rows are adjacent.
@@ -319,12 +326,18 @@ fn blocked<const MR: usize, const NR: usize, const A_READ: u8>(
         let nc = NC.min(n - j0);
         for p0 in (0..k).step_by(kc_max) {
             let kc = kc_max.min(k - p0);
-            let bp = &mut buf.b[..nc.div_ceil(NR) * NR * kc];
-            for (panel, dst) in bp.chunks_exact_mut(NR * kc).enumerate() {
-                let j = j0 + panel * NR;
-                pack_b::<NR>(b, p0, kc, j, NR.min(n - j), dst);
-            }
-            let bp = &*bp;
+            let bp = if b.is_panel(NR) && n == NR {
+                // B is one panel already (a convolution's ∂y with 16 or 32 channels): read in
+                // place rather than copied.
+                &b.data[p0 * NR..(p0 + kc) * NR]
+            } else {
+                let bp = &mut buf.b[..nc.div_ceil(NR) * NR * kc];
+                for (panel, dst) in bp.chunks_exact_mut(NR * kc).enumerate() {
+                    let j = j0 + panel * NR;
+                    pack_b::<NR>(b, p0, kc, j, NR.min(n - j), dst);
+                }
+                &*bp
+            };
             // The first block starts each chain from 0 unless C is accumulated into.
             let load_c = accumulate || p0 > 0;
             for i0 in (0..m).step_by(MC) {

@@ -102,13 +102,16 @@ proptest! {
 }
 
 /// Shapes that cross every block boundary: k over KC (two k blocks), m over MC, partial
-/// panels on every edge, narrow and wide B panels.
+/// panels on every edge, narrow and wide B panels, and B exactly one panel wide (read in
+/// place, not packed) over several k blocks.
 #[test]
 fn block_boundaries_do_not_change_the_chain() {
     for (m, n, k) in [
         (MC + 7, 16 + 3, KC + 9),
         (MAX_MR + 1, 2 * MAX_NR + 1, 2 * KC + 1),
         (2 * MC + 13, 16, 40),
+        (MAX_MR + 5, 16, 2 * KC + 3),
+        (MC + 7, 32, KC + 9),
     ] {
         for layout in 0..25 {
             check(m, n, k, layout, true, layout.into());
