@@ -39,8 +39,10 @@
 //! copy). The kernel sizes per path are in [`crate::cpu`]: on AVX-512, 12 × 32 when B is wide
 //! (24 of the 32 registers accumulate, enough to hide the FMA latency on both FMA pipes) and
 //! 12 × 16 when it has at most 16 columns; on AVX2, 6 × 16 (12 accumulators). Rows (or
-//! columns) may start anywhere ([`Mat::row_starts`]): the convolutions
-//! ([`crate::layers::conv2d`]) read each window where it lies in the image, in place.
+//! columns) may start anywhere ([`Mat::row_starts`]), and a row may be made of runs apart
+//! from each other ([`Mat::windows`]; the kernel keeps its tile of C in registers from one run
+//! to the next): the convolutions ([`crate::layers::conv2d`]) read each window where it lies
+//! in the image, in place.
 
 use crate::cpu::{CpuPath, NARROW, per_path};
 
@@ -60,7 +62,8 @@ const MAX_NR: usize = 32;
 
 /// A read-only matrix operand: element (r, c) is `data[row_start(r) + col_start(c)]`, with
 /// `row_start(r) = rows[r] * row_stride` when a row index list is given, else `r * row_stride`
-/// (and `col_start` likewise with the column list and `col_stride`).
+/// (and `col_start` likewise with the column list and `col_stride`), except for
+/// [`Mat::windows`], whose columns come in runs.
 #[derive(Clone, Copy, Debug)]
 pub struct Mat<'a> {
     data: &'a [f32],
@@ -68,6 +71,10 @@ pub struct Mat<'a> {
     col_stride: usize,
     rows: Option<&'a [usize]>,
     cols: Option<&'a [usize]>,
+    /// Columns per run of adjacent floats ([`usize::MAX`]: one run)…
+    run: usize,
+    /// …and how far each run starts after the previous one.
+    run_step: usize,
 }
 
 impl<'a> Mat<'a> {
@@ -79,6 +86,8 @@ impl<'a> Mat<'a> {
             col_stride: 1,
             rows: None,
             cols: None,
+            run: usize::MAX,
+            run_step: 0,
         }
     }
 
@@ -90,6 +99,8 @@ impl<'a> Mat<'a> {
             col_stride: cols,
             rows: None,
             cols: None,
+            run: usize::MAX,
+            run_step: 0,
         }
     }
 
@@ -101,6 +112,8 @@ impl<'a> Mat<'a> {
             col_stride: 1,
             rows: Some(index),
             cols: None,
+            run: usize::MAX,
+            run_step: 0,
         }
     }
 
@@ -113,6 +126,8 @@ impl<'a> Mat<'a> {
             col_stride: 1,
             rows: Some(starts),
             cols: None,
+            run: usize::MAX,
+            run_step: 0,
         }
     }
 
@@ -124,6 +139,21 @@ impl<'a> Mat<'a> {
             col_stride: 1,
             rows: None,
             cols: Some(starts),
+            run: usize::MAX,
+            run_step: 0,
+        }
+    }
+
+    /// Rows that start anywhere, each made of runs of `run` adjacent floats, run `q` beginning
+    /// `q · run_step` after the row's start: (r, c) at
+    /// `data[starts[r] + (c / run) · run_step + c % run]`. A convolution's windows, one kernel
+    /// row per run ([`crate::layers::conv2d`]): the product reads all of a window in one
+    /// pass over C instead of one pass per kernel row.
+    pub fn windows(data: &'a [f32], starts: &'a [usize], run: usize, run_step: usize) -> Self {
+        Mat {
+            run: run.max(1),
+            run_step,
+            ..Mat::row_starts(data, starts)
         }
     }
 
@@ -134,10 +164,21 @@ impl<'a> Mat<'a> {
 
     #[inline(always)]
     fn col_start(&self, c: usize) -> usize {
-        self.cols.map_or(c, |ix| ix[c]) * self.col_stride
+        if self.run == usize::MAX {
+            self.cols.map_or(c, |ix| ix[c]) * self.col_stride
+        } else {
+            c / self.run * self.run_step + c % self.run
+        }
     }
 
-    /// Whether each row's columns are adjacent (a row can be read in place).
+    /// Whether the columns come in several runs ([`Mat::windows`]).
+    #[inline(always)]
+    fn in_runs(&self) -> bool {
+        self.run != usize::MAX
+    }
+
+    /// Whether each row's columns are adjacent (within each run for [`Mat::windows`]): a row can
+    /// be read in place.
     #[inline(always)]
     fn contiguous_rows(&self) -> bool {
         self.col_stride == 1 && self.cols.is_none()
@@ -237,7 +278,18 @@ pub fn gemm_on(
         }
         return;
     }
-    let kc = k_block(k);
+    // Blocks along k never cross a boundary between runs of A's columns: whole runs, or for
+    // runs longer than KC equal parts of one.
+    let kc = if a.in_runs() && k > a.run.min(KC) {
+        let parts = a.run.div_ceil(KC);
+        if a.run % parts == 0 {
+            a.run / parts * (KC / a.run).max(1)
+        } else {
+            a.run
+        }
+    } else {
+        k_block(k)
+    };
     buf.reserve((m.min(MC) + MAX_MR) * kc, (n.min(NC) + MAX_NR) * kc);
     gemm_paths(path, m, n, k, kc, a, b, c, accumulate, buf);
 }
@@ -365,7 +417,9 @@ fn blocked<const MR: usize, const NR: usize, const A_READ: u8>(
                             acc = [[0.0f32; NR]; MR];
                         }
                         if A_READ == ROWS {
-                            kernel_rows(row_slices(a, i, rows, p0, kc), b_panel, &mut acc);
+                            let (run, step) = (a.run.min(kc), a.run_step);
+                            let a_rows = row_slices(a, i, rows, p0, kc);
+                            kernel_rows(a_rows, run, step, b_panel, &mut acc);
                         } else if A_READ == COLUMNS && rows == MR {
                             kernel_columns(a, i, p0, b_panel, &mut acc);
                         } else if A_READ == COLUMNS {
@@ -387,8 +441,11 @@ fn blocked<const MR: usize, const NR: usize, const A_READ: u8>(
     }
 }
 
-/// Columns `p0 .. p0 + kc` of rows `i .. i + rows` of A (rows with contiguous columns), zeros
-/// past `rows`. (A loop, not `std::array::from_fn`, which LLVM left as a call per micro-tile.)
+/// Rows `i .. i + rows` of A (rows with contiguous columns, or [`Mat::windows`]) from column
+/// `p0` on, as slices of `kc` columns' span: `kc` floats, or for columns in runs, from the first
+/// run's start to the last one's end. Past `rows` the slices repeat row `i`: the kernels compute
+/// those rows of the tile but they are never stored. (A loop, not `std::array::from_fn`, which
+/// LLVM left as a call per micro-tile.)
 #[inline(always)]
 fn row_slices<'a, const MR: usize>(
     a: Mat<'a>,
@@ -397,18 +454,27 @@ fn row_slices<'a, const MR: usize>(
     p0: usize,
     kc: usize,
 ) -> [&'a [f32]; MR] {
-    let mut slices = [&ZEROS[..kc]; MR];
-    for (t, s) in slices.iter_mut().enumerate().take(rows) {
-        *s = &a.data[a.row_start(i + t) + p0..][..kc];
+    let span = if a.in_runs() && kc > a.run {
+        let runs = kc.div_ceil(a.run);
+        (runs - 1) * a.run_step + (kc - (runs - 1) * a.run)
+    } else {
+        kc
+    };
+    let offset = a.col_start(p0);
+    let first = &a.data[a.row_start(i) + offset..][..span];
+    let mut slices = [first; MR];
+    for (t, s) in slices.iter_mut().enumerate().take(rows).skip(1) {
+        *s = &a.data[a.row_start(i + t) + offset..][..span];
     }
     slices
 }
 
-/// Packs rows `i .. i + rows` (`rows ≤ MR`; missing rows are zeros) and columns `p0 .. p0 + kc`
-/// of A as `dst[p * MR + r] = A(i + r, p0 + p)`.
+/// Packs rows `i .. i + rows` (`rows ≤ MR`; missing rows are zeros, or repeat row `i` when
+/// A's rows are contiguous: never stored either way) and columns `p0 .. p0 + kc` of A as
+/// `dst[p * MR + r] = A(i + r, p0 + p)`.
 #[inline(always)]
 fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, dst: &mut [f32]) {
-    if a.contiguous_rows() {
+    if a.contiguous_rows() && !a.in_runs() {
         // Each row is contiguous along k: transpose MR row slices.
         transpose_into(row_slices::<MR>(a, i, rows, p0, kc), kc, dst);
     } else if a.contiguous_columns() {
@@ -430,7 +496,7 @@ fn pack_a<const MR: usize>(a: Mat, i: usize, rows: usize, p0: usize, kc: usize, 
 /// zeros) of B as `dst[p * NR + t] = B(p0 + p, j + t)`.
 #[inline(always)]
 fn pack_b<const NR: usize>(b: Mat, p0: usize, kc: usize, j: usize, cols: usize, dst: &mut [f32]) {
-    if b.contiguous_rows() {
+    if b.contiguous_rows() && !b.in_runs() {
         // The NR columns are adjacent in each row: copy (rows may be gathered).
         for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
             copy_prefix(d, &b.data[b.row_start(p0 + p) + j..], cols);

@@ -41,43 +41,52 @@ pub(super) fn kernel_packed<const MR: usize, const NR: usize>(
     *acc = c;
 }
 
-/// `acc[i][j] = fma(a_rows[i][p], b[p][j], acc[i][j])` for p in order, over MR rows of A read
-/// in place (each of the B panel's length in k) and one B micro-panel (kc × NR, k-major).
+/// `acc[i][j] = fma(A(i, p), b[p][j], acc[i][j])` for p in order, over MR rows of A read in
+/// place and one B micro-panel (kc × NR, k-major). Row `i`'s columns come in runs of `run`
+/// adjacent floats, run `q` at `a_rows[i][q · step ..]` (one run, `step` unused, for a plain
+/// row-major A); the accumulators stay in registers from one run to the next.
 #[inline(always)]
 pub(super) fn kernel_rows<const MR: usize, const NR: usize>(
     a_rows: [&[f32]; MR],
+    run: usize,
+    step: usize,
     b_panel: &[f32],
     acc: &mut [[f32; NR]; MR],
 ) {
-    let kc = b_panel.len() / NR;
-    let mut a_rows = a_rows;
-    a_rows.iter_mut().for_each(|s| *s = &s[..kc]);
     if MR == 12 && NR == NARROW {
         let (mut lo, mut hi) = halves(acc);
-        for (p, b) in b_panel.chunks_exact(NR).enumerate() {
-            let a_lo: [f32; 6] = std::array::from_fn(|t| a_rows[t][p]);
-            let a_hi: [f32; 6] = std::array::from_fn(|t| a_rows[6 + t][p]);
-            for (c_row, &a_i) in lo.iter_mut().zip(&a_lo) {
-                for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
-                    *c_ij = a_i.mul_add(b_j, *c_ij);
+        for (q, b_run) in b_panel.chunks(run * NR).enumerate() {
+            let len = b_run.len() / NR;
+            let rows: [&[f32]; MR] = std::array::from_fn(|t| &a_rows[t][q * step..][..len]);
+            for (p, b) in b_run.chunks_exact(NR).enumerate() {
+                let a_lo: [f32; 6] = std::array::from_fn(|t| rows[t][p]);
+                let a_hi: [f32; 6] = std::array::from_fn(|t| rows[6 + t][p]);
+                for (c_row, &a_i) in lo.iter_mut().zip(&a_lo) {
+                    for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                        *c_ij = a_i.mul_add(b_j, *c_ij);
+                    }
                 }
-            }
-            for (c_row, &a_i) in hi.iter_mut().zip(&a_hi) {
-                for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
-                    *c_ij = a_i.mul_add(b_j, *c_ij);
+                for (c_row, &a_i) in hi.iter_mut().zip(&a_hi) {
+                    for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                        *c_ij = a_i.mul_add(b_j, *c_ij);
+                    }
                 }
             }
         }
         return join_halves(acc, &lo, &hi);
     }
     let mut c = *acc;
-    for (p, b) in b_panel.chunks_exact(NR).enumerate() {
-        // The column of A first (its bounds checks out of the FMA block), then the same
-        // block as `kernel_packed`.
-        let a: [f32; MR] = std::array::from_fn(|t| a_rows[t][p]);
-        for (c_row, &a_i) in c.iter_mut().zip(&a) {
-            for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
-                *c_ij = a_i.mul_add(b_j, *c_ij);
+    for (q, b_run) in b_panel.chunks(run * NR).enumerate() {
+        let len = b_run.len() / NR;
+        let rows: [&[f32]; MR] = std::array::from_fn(|t| &a_rows[t][q * step..][..len]);
+        for (p, b) in b_run.chunks_exact(NR).enumerate() {
+            // The column of A first (its bounds checks out of the FMA block), then the same
+            // block as `kernel_packed`.
+            let a: [f32; MR] = std::array::from_fn(|t| rows[t][p]);
+            for (c_row, &a_i) in c.iter_mut().zip(&a) {
+                for (c_ij, &b_j) in c_row.iter_mut().zip(b) {
+                    *c_ij = a_i.mul_add(b_j, *c_ij);
+                }
             }
         }
     }

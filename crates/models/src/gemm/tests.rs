@@ -23,8 +23,8 @@ fn random(len: usize, rng: &mut impl Rng) -> Vec<f32> {
 }
 
 /// All operand layouts the networks use, against the scalar definition, bit for bit:
-/// `layout % 5` picks A's and `layout / 5` B's (row-major, transposed, gathered rows, rows
-/// starting anywhere, columns starting anywhere).
+/// `layout % 6` picks A's and `layout / 6` B's (row-major, transposed, gathered rows, rows
+/// starting anywhere, columns starting anywhere, windows: rows starting anywhere in runs).
 fn check(m: usize, n: usize, k: usize, layout: u8, accumulate: bool, seed: u64) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let pool = 3 * m.max(k) + 1;
@@ -40,19 +40,26 @@ fn check(m: usize, n: usize, k: usize, layout: u8, accumulate: bool, seed: u64) 
     let a_col_starts: Vec<usize> = (0..k).map(|_| rng.random_range(0..=pool)).collect();
     let b_row_starts: Vec<usize> = (0..k).map(|_| rng.random_range(0..=pool)).collect();
     let b_col_starts: Vec<usize> = (0..n).map(|_| rng.random_range(0..=pool)).collect();
-    let a = match layout % 5 {
+    // Runs of 1 to 7 columns, each starting up to 9 floats after the previous one ends.
+    let run = 1 + (seed % 7) as usize;
+    let run_step = run + (seed / 7 % 10) as usize;
+    let runs_len = k.max(n).div_ceil(run) * run_step;
+    let runs = random(pool + runs_len, &mut rng);
+    let a = match layout % 6 {
         0 => Mat::rows(&a_rows, k),
         1 => Mat::transposed(&a_cols, m),
         2 => Mat::gathered(&a_rows, k, &a_index),
         3 => Mat::row_starts(&windows, &a_row_starts),
-        _ => Mat::column_starts(&windows, &a_col_starts),
+        4 => Mat::column_starts(&windows, &a_col_starts),
+        _ => Mat::windows(&runs, &a_row_starts, run, run_step),
     };
-    let b = match layout / 5 {
+    let b = match layout / 6 {
         0 => Mat::rows(&b_rows, n),
         1 => Mat::transposed(&b_cols, k),
         2 => Mat::gathered(&b_rows, n, &b_index),
         3 => Mat::row_starts(&windows, &b_row_starts),
-        _ => Mat::column_starts(&windows, &b_col_starts),
+        4 => Mat::column_starts(&windows, &b_col_starts),
+        _ => Mat::windows(&runs, &b_row_starts, run, run_step),
     };
     let c0 = random(m * n, &mut rng);
     let mut want = c0.clone();
@@ -93,7 +100,7 @@ proptest! {
         m in 1usize..20,
         n in 1usize..40,
         k in 0usize..40,
-        layout in 0u8..25,
+        layout in 0u8..36,
         accumulate: bool,
         seed: u64,
     ) {
@@ -113,7 +120,7 @@ fn block_boundaries_do_not_change_the_chain() {
         (MAX_MR + 5, 16, 2 * KC + 3),
         (MC + 7, 32, KC + 9),
     ] {
-        for layout in 0..25 {
+        for layout in 0..36 {
             check(m, n, k, layout, true, layout.into());
         }
     }
