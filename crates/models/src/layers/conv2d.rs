@@ -20,7 +20,9 @@
 //! the unrolled gradient `∂y · Wᵀ` is scattered back (col2im). A 1×1 convolution with stride 1
 //! and no padding multiplies the input directly. Groups hold as many images as fit
 //! [`GROUP_FLOATS`] (about 1 MB, in L2). Measured against the explicit im2col this replaced in
-//! `benches/cnn.rs` (`conv_layer`).
+//! `benches/cnn.rs` (`conv_layer`); a first layer's 1 or 3 channels too are read in place
+//! (2c2d's 1-channel 5×5 layer 12 % faster than unrolled once the window rows became runs of
+//! one product).
 
 use rand_chacha::ChaCha8Rng;
 
@@ -34,11 +36,6 @@ use crate::gemm::{Mat, PackBuffers, gemm};
 /// Target size of one group's padded images (or of its unrolled gradient), in floats.
 pub const GROUP_FLOATS: usize = 1 << 18;
 
-/// Shortest window row read in place: below it (a first layer's 1 or 3 channels), `k` products
-/// of so few columns each cost more in loading and storing the output than unrolling the
-/// input once (measured: 2c2d's 1-channel 5×5 layer 46 % slower read in place).
-const MIN_SEGMENT: usize = 16;
-
 /// `nn.Conv2d` on channels-last images.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -50,9 +47,6 @@ pub struct Conv2d {
     out_w: usize,
     /// Most images per group.
     group: usize,
-    /// Whether the input is unrolled (im2col) rather than read in place: when a window row
-    /// (`k · in` floats) is shorter than [`MIN_SEGMENT`].
-    unrolled: bool,
     /// The weight as a `k²·in × out` matrix, rows in (i, j, c) order.
     w_gemm: Vec<f32>,
     /// Its gradient, in the same order.
@@ -102,7 +96,6 @@ impl Conv2d {
             out_h,
             out_w,
             group: 1,
-            unrolled: kernel * input.channels < MIN_SEGMENT,
             w_gemm: vec![0.0; k * out_channels],
             gw_gemm: vec![0.0; k * out_channels],
             w_flipped: Vec::new(),
@@ -112,9 +105,7 @@ impl Conv2d {
         if !conv.pointwise() {
             conv.group = (GROUP_FLOATS / conv.scratch_per_image().max(1)).max(1);
             let g = conv.group;
-            if !conv.unrolled {
-                conv.window_starts = conv.padded_input().window_starts(g, out_h, out_w, stride);
-            }
+            conv.window_starts = conv.padded_input().window_starts(g, out_h, out_w, stride);
             if let Some(grad) = conv.padded_grad() {
                 conv.grad_starts = grad.window_starts(g, input.height, input.width, 1);
                 conv.w_flipped = vec![0.0; k * out_channels];
@@ -168,13 +159,10 @@ impl Conv2d {
         })
     }
 
-    /// Scratch floats per image: its unrolled or padded copy, then the padded `∂y` or unrolled
-    /// `∂x`.
+    /// Scratch floats per image: its padded copy, then the padded `∂y` or unrolled `∂x`.
     fn scratch_per_image(&self) -> usize {
         let input = self.padded_input();
-        let copy = if self.unrolled {
-            self.out_h * self.out_w * self.k()
-        } else if input.pad == Padding::default() {
+        let copy = if input.pad == Padding::default() {
             0
         } else {
             input.len()
@@ -189,45 +177,6 @@ impl Conv2d {
     /// Images per group for a batch of `batch`.
     fn group(&self, batch: usize) -> usize {
         self.group.clamp(1, batch.max(1))
-    }
-
-    /// Unrolls images `x` (`g` of them) into `col` (`g · out_h · out_w` rows of `k()`).
-    fn im2col(&self, x: &[f32], g: usize, col: &mut [f32]) {
-        let (c, h, w) = (self.input.channels, self.input.height, self.input.width);
-        let (kk, k) = (self.window.kernel, self.k());
-        let pad = self.window.padding;
-        let mut rows = col[..g * self.out_h * self.out_w * k].chunks_exact_mut(k);
-        for image in x.chunks_exact(self.input.len()).take(g) {
-            for oh in 0..self.out_h {
-                for ow in 0..self.out_w {
-                    let row = rows.next().expect("sized by the caller");
-                    // The window's columns are adjacent in the input: one run of k·c values per
-                    // kernel row when the whole run is inside, else value by value.
-                    let first = (ow * self.window.stride).checked_sub(pad.left);
-                    let inside = first.is_some_and(|f| f + kk <= w);
-                    for i in 0..kk {
-                        let src_h = self.window.source(oh, i, pad.top, h);
-                        let dst_row = &mut row[i * kk * c..(i + 1) * kk * c];
-                        match (src_h, first) {
-                            (None, _) => dst_row.fill(0.0),
-                            (Some(sh), Some(f)) if inside => {
-                                copy_short(dst_row, &image[(sh * w + f) * c..][..kk * c]);
-                            }
-                            (Some(sh), _) => {
-                                for (j, dst) in dst_row.chunks_exact_mut(c).enumerate() {
-                                    match self.window.source(ow, j, pad.left, w) {
-                                        Some(sw) => {
-                                            copy_short(dst, &image[(sh * w + sw) * c..][..c])
-                                        }
-                                        None => dst.fill(0.0),
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// Adds the unrolled gradient `col` back onto the `g` images of `dx` (overwritten).
@@ -352,9 +301,6 @@ impl Layer for Conv2d {
             let w = Mat::rows(&self.w_gemm, out);
             if self.pointwise() {
                 gemm(rows, out, k, Mat::rows(xg, k), w, yg, self.bias, pack);
-            } else if self.unrolled {
-                self.im2col(xg, g, scratch);
-                gemm(rows, out, k, Mat::rows(scratch, k), w, yg, self.bias, pack);
             } else {
                 let input = self.padded_input();
                 let windows = Windows {
@@ -432,8 +378,7 @@ impl Layer for Conv2d {
 }
 
 impl Conv2d {
-    /// `∂W_i [+]= windows_iᵀ · ∂y` for a group of `g` images `xg` (padded into `scratch`), or
-    /// `∂W [+]= colᵀ · ∂y` when the input is unrolled.
+    /// `∂W_i [+]= windows_iᵀ · ∂y` for a group of `g` images `xg` (padded into `scratch`).
     fn weight_gradient(
         &mut self,
         xg: &[f32],
@@ -443,14 +388,7 @@ impl Conv2d {
         scratch: &mut [f32],
         pack: &mut PackBuffers,
     ) {
-        let (k, out) = (self.k(), self.out_channels);
         let rows = g * self.out_h * self.out_w;
-        if self.unrolled {
-            self.im2col(xg, g, scratch);
-            let col = Mat::transposed(&scratch[..rows * k], k);
-            gemm(k, out, rows, col, dyg, &mut self.gw_gemm, accumulate, pack);
-            return;
-        }
         let input = self.padded_input();
         let windows = Windows {
             padded: input.copy(xg, g, scratch),
@@ -458,7 +396,7 @@ impl Conv2d {
             starts: &self.window_starts[..rows],
             segment: self.window.kernel * self.input.channels,
         };
-        windows.transposed_product(dyg, out, &mut self.gw_gemm, accumulate, pack);
+        windows.transposed_product(dyg, self.out_channels, &mut self.gw_gemm, accumulate, pack);
     }
 }
 
