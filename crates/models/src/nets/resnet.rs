@@ -133,8 +133,7 @@ fn block(
             )?,
         }
     };
-    let sum = b.add(h, s)?;
-    relu(b, p("relu2"), sum)
+    b.add_relu(h, s)
 }
 
 /// ResNet-`depth` on images of shape `input` with `k` classes, PyTorch's default init.

@@ -129,6 +129,16 @@ impl GraphBuilder {
 
     /// Adds the residual addition `a + b` (same shapes); returns its output tensor.
     pub fn add(&mut self, a: TensorId, b: TensorId) -> Result<TensorId, LayerError> {
+        self.add_node(a, b, false)
+    }
+
+    /// Adds `relu(a + b)` as one node ([`crate::layers::residual::add_relu`]: the same bits as
+    /// [`GraphBuilder::add`] then a ReLU layer, in one pass); returns its output tensor.
+    pub fn add_relu(&mut self, a: TensorId, b: TensorId) -> Result<TensorId, LayerError> {
+        self.add_node(a, b, true)
+    }
+
+    fn add_node(&mut self, a: TensorId, b: TensorId, relu: bool) -> Result<TensorId, LayerError> {
         if self.dims[a] != self.dims[b] {
             return Err(LayerError::new(
                 "add",
@@ -139,7 +149,7 @@ impl GraphBuilder {
         self.dims.push(self.dims[a]);
         self.nodes.push(Node {
             path: String::new(),
-            op: Op::Add,
+            op: Op::Add { relu },
             inputs: vec![a, b],
             output,
             params: self.n_params..self.n_params,

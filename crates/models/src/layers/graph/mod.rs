@@ -59,7 +59,10 @@ pub type TensorId = usize;
 
 enum Op {
     Layer(Box<dyn Layer>),
-    Add,
+    /// Residual addition, with a ReLU fused after it when `relu` is set.
+    Add {
+        relu: bool,
+    },
 }
 
 struct Node {
@@ -221,7 +224,8 @@ impl Graph {
             .map(|n| {
                 let kind = match &n.op {
                     Op::Layer(l) => l.kind(),
-                    Op::Add => "add",
+                    Op::Add { relu: false } => "add",
+                    Op::Add { relu: true } => "add+ReLU",
                 };
                 (n.path.clone(), kind, self.dims[n.output])
             })
@@ -299,7 +303,14 @@ impl Graph {
                     let b = &mut buffers[node.buffers.clone()];
                     l.forward(read(node.inputs[0]), y, p, b, &mut pass);
                 }
-                Op::Add => residual::add(read(node.inputs[0]), read(node.inputs[1]), y),
+                Op::Add { relu } => {
+                    let (a, b) = (read(node.inputs[0]), read(node.inputs[1]));
+                    if *relu {
+                        residual::add_relu(a, b, y);
+                    } else {
+                        residual::add(a, b, y);
+                    }
+                }
             }
         }
         self.output(batch)
@@ -378,10 +389,16 @@ impl Graph {
                         residual::add_backward(&tmp[..n_in], &mut glo[offsets[i]..][..n_in], true);
                     }
                 }
-                Op::Add => {
+                Op::Add { relu } => {
                     for (&i, &acc) in node.inputs.iter().zip(&node.accumulate) {
-                        if i != 0 {
-                            residual::add_backward(dy, &mut glo[offsets[i]..][..dy.len()], acc);
+                        if i == 0 {
+                            continue;
+                        }
+                        let d_input = &mut glo[offsets[i]..][..dy.len()];
+                        if *relu {
+                            residual::add_relu_backward(read(o), dy, d_input, acc);
+                        } else {
+                            residual::add_backward(dy, d_input, acc);
                         }
                     }
                 }
