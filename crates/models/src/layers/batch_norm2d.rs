@@ -13,6 +13,11 @@
 //! Statistics are accumulated in f64. Training backward:
 //! `∂β = Σ∂y`, `∂γ = Σ∂y·x̂`, `∂x = γ/√(σ² + eps) · (∂y − ∂β/M − x̂·∂γ/M)`;
 //! evaluation backward: `∂x = ∂y·γ/√(running_var + eps)`.
+//!
+//! A ReLU after the normalisation (`F.relu(self.bn1(...))`) may be fused into it
+//! ([`BatchNorm2d::with_relu`]): `y = max(γ x̂ + β, 0)`, and backward uses `∂y · [y > 0]` in
+//! place of `∂y`: the same bits as the two layers apart, with one pass over the tensor instead
+//! of two each way.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -36,6 +41,8 @@ pub struct BatchNorm2d {
     /// f64 accumulators per channel.
     acc: Vec<f64>,
     acc2: Vec<f64>,
+    /// Whether a ReLU is fused after the normalisation.
+    relu: bool,
 }
 
 impl BatchNorm2d {
@@ -56,7 +63,14 @@ impl BatchNorm2d {
             inv_std: vec![0.0; c],
             acc: vec![0.0; c],
             acc2: vec![0.0; c],
+            relu: false,
         })
+    }
+
+    /// The same normalisation followed by a ReLU, in one layer (PyTorch's `bn` then `F.relu`;
+    /// its parameters and buffers are the `BatchNorm2d`'s).
+    pub fn with_relu(self) -> Self {
+        BatchNorm2d { relu: true, ..self }
     }
 
     /// Per-channel statistics of the batch (training) into `mean`/`inv_std`, updating the
@@ -151,13 +165,14 @@ impl Layer for BatchNorm2d {
             }
         }
         let (gamma, beta) = p.split_at(c);
-        normalize(x, &self.mean, &self.inv_std, gamma, beta, &mut y[..n]);
+        let affine = (gamma, beta);
+        normalize(x, &self.mean, &self.inv_std, affine, self.relu, &mut y[..n]);
     }
 
     fn backward(
         &mut self,
         x: &[f32],
-        _y: &[f32],
+        y: &[f32],
         dy: &[f32],
         dx: Option<&mut [f32]>,
         p: &[f32],
@@ -166,7 +181,13 @@ impl Layer for BatchNorm2d {
     ) {
         let c = self.dims.channels;
         let n = pass.batch * self.dims.len();
-        let (x, dy) = (&x[..n], &dy[..n]);
+        let x = &x[..n];
+        // ∂y, or ∂y · [y > 0] behind a fused ReLU.
+        let dy = GradientIn {
+            dy: &dy[..n],
+            y: &y[..n],
+            relu: self.relu,
+        };
         // acc = Σ∂y (∂β), acc2 = Σ∂y·x̂ (∂γ).
         self.acc.fill(0.0);
         self.acc2.fill(0.0);
@@ -203,6 +224,26 @@ impl Layer for BatchNorm2d {
 // vector width changes no bit. Channels are the contiguous (vectorised) dimension.
 
 /// The batch's per-channel mean and 1/√(σ² + eps) used by the forward pass.
+/// The gradient reaching the normalisation: `dy`, masked by `y > 0` when a ReLU is fused.
+#[derive(Clone, Copy)]
+struct GradientIn<'a> {
+    dy: &'a [f32],
+    y: &'a [f32],
+    relu: bool,
+}
+
+impl GradientIn<'_> {
+    /// Row `r` (of `c` channels) of the gradient.
+    #[inline(always)]
+    fn row(&self, r: usize, c: usize) -> impl Iterator<Item = f32> + '_ {
+        let (dy, y) = (&self.dy[r * c..][..c], &self.y[r * c..][..c]);
+        let relu = self.relu;
+        dy.iter()
+            .zip(y)
+            .map(move |(&g, &y)| if relu && y <= 0.0 { 0.0 } else { g })
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Statistics<'a> {
     mean: &'a [f32],
@@ -249,11 +290,12 @@ on_path! {
         x: &[f32],
         mean: &[f32],
         inv_std: &[f32],
-        gamma: &[f32],
-        beta: &[f32],
+        affine: (&[f32], &[f32]),
+        relu: bool,
         y: &mut [f32],
     ) {
         let stats = Statistics { mean, inv_std };
+        let (gamma, beta) = affine;
         for (out, row) in y
             .chunks_exact_mut(mean.len())
             .zip(x.chunks_exact(mean.len()))
@@ -263,7 +305,8 @@ on_path! {
                 .zip(stats.normalized(row))
                 .zip(gamma.iter().zip(beta))
             {
-                *o = g * xhat + b;
+                let v = g * xhat + b;
+                *o = if relu { v.max(0.0) } else { v };
             }
         }
     }
@@ -273,17 +316,17 @@ on_path! {
     /// `d_beta[ch] += ∂y`, `d_gamma[ch] += ∂y · x̂` over the rows, in f64.
     fn gradient_sums(
         x: &[f32],
-        dy: &[f32],
+        dy: GradientIn,
         stats: Statistics,
         d_beta: &mut [f64],
         d_gamma: &mut [f64],
     ) {
         let c = stats.mean.len();
-        for (g, row) in dy.chunks_exact(c).zip(x.chunks_exact(c)) {
-            for (((sb, sg), &g), xhat) in d_beta
+        for (r, row) in x.chunks_exact(c).enumerate() {
+            for (((sb, sg), g), xhat) in d_beta
                 .iter_mut()
                 .zip(d_gamma.iter_mut())
-                .zip(g)
+                .zip(dy.row(r, c))
                 .zip(stats.normalized(row))
             {
                 *sb += f64::from(g);
@@ -298,7 +341,7 @@ on_path! {
     /// in training, zeros in evaluation).
     fn input_gradient(
         x: &[f32],
-        dy: &[f32],
+        dy: GradientIn,
         stats: Statistics,
         gamma: &[f32],
         means: (&[f64], &[f64]),
@@ -306,14 +349,10 @@ on_path! {
     ) {
         let c = stats.mean.len();
         let (mean_b, mean_g) = means;
-        for ((out, g), row) in dx
-            .chunks_exact_mut(c)
-            .zip(dy.chunks_exact(c))
-            .zip(x.chunks_exact(c))
-        {
-            for (((o, &g), xhat), (((&gm, &s), &mb), &mg)) in out
+        for (r, (out, row)) in dx.chunks_exact_mut(c).zip(x.chunks_exact(c)).enumerate() {
+            for (((o, g), xhat), (((&gm, &s), &mb), &mg)) in out
                 .iter_mut()
-                .zip(g)
+                .zip(dy.row(r, c))
                 .zip(stats.normalized(row))
                 .zip(gamma.iter().zip(stats.inv_std).zip(mean_b).zip(mean_g))
             {
@@ -380,5 +419,57 @@ mod tests {
         assert!((f64::from(buffers[1]) - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-6);
         let var: f64 = 3.5;
         assert!((f64::from(y[3]) - 3.0 / (var + EPS).sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_fused_relu_gives_the_bits_of_batch_norm_then_relu() {
+        use crate::config::Activation;
+        use crate::layers::activation::ActivationLayer;
+        let dims = Dims::image(3, 2, 2);
+        let batch = 5;
+        let n = batch * dims.len();
+        let x: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.13)
+            .collect();
+        let dy: Vec<f32> = (0..n)
+            .map(|i| ((i * 17 % 13) as f32 - 6.0) * 0.07)
+            .collect();
+        let p = [0.5, -1.5, 2.0, 0.25, 0.0, -0.5];
+        let mut ws = super::super::Workspace::default();
+        for mode in [Mode::Train, Mode::Eval] {
+            let mut pass = Pass {
+                batch,
+                mode,
+                ws: &mut ws,
+            };
+            // Batch norm, then ReLU, as two layers.
+            let (mut bn, mut relu) = (
+                BatchNorm2d::new(dims).unwrap(),
+                ActivationLayer::new(dims, Activation::Relu),
+            );
+            let (mut z, mut y) = (vec![0.0; n], vec![0.0; n]);
+            let mut buffers = [0.1, 0.2, 0.3, 1.0, 2.0, 0.5];
+            bn.forward(&x, &mut z, &p, &mut buffers, &mut pass);
+            relu.forward(&z, &mut y, &[], &mut [], &mut pass);
+            let (mut dz, mut dx, mut grad) = (vec![0.0; n], vec![0.0; n], vec![0.0; 6]);
+            relu.backward(&z, &y, &dy, Some(&mut dz), &[], &mut [], &mut pass);
+            bn.backward(&x, &z, &dz, Some(&mut dx), &p, &mut grad, &mut pass);
+            // The fused layer.
+            let mut fused = BatchNorm2d::new(dims).unwrap().with_relu();
+            let mut fused_buffers = [0.1, 0.2, 0.3, 1.0, 2.0, 0.5];
+            let (mut fy, mut fdx, mut fgrad) = (vec![0.0; n], vec![0.0; n], vec![0.0; 6]);
+            fused.forward(&x, &mut fy, &p, &mut fused_buffers, &mut pass);
+            fused.backward(&x, &fy, &dy, Some(&mut fdx), &p, &mut fgrad, &mut pass);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert!(y.contains(&0.0) && y.iter().any(|&v| v > 0.0));
+            assert_eq!(bits(&fy), bits(&y), "{mode:?} output");
+            assert_eq!(bits(&fdx), bits(&dx), "{mode:?} input gradient");
+            assert_eq!(bits(&fgrad), bits(&grad), "{mode:?} parameter gradient");
+            assert_eq!(
+                bits(&fused_buffers),
+                bits(&buffers),
+                "{mode:?} running statistics"
+            );
+        }
     }
 }

@@ -24,7 +24,10 @@ pub fn add_relu(a: &[f32], b: &[f32], y: &mut [f32]) {
 /// `∂input = ∂y · [y > 0]` for one input of [`add_relu`] with output `y` (`accumulate`:
 /// `∂input += ∂y · [y > 0]`).
 pub fn add_relu_backward(y: &[f32], dy: &[f32], d_input: &mut [f32], accumulate: bool) {
-    let masked = dy.iter().zip(y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 });
+    let masked = dy
+        .iter()
+        .zip(y)
+        .map(|(&g, &y)| if y > 0.0 { g } else { 0.0 });
     if accumulate {
         d_input.iter_mut().zip(masked).for_each(|(d, g)| *d += g);
     } else {

@@ -237,13 +237,21 @@ fn add_block(
     let mut t = b
         .layer(format!("conv{i}"), conv, t)
         .map_err(at(key.clone()))?;
-    if block.batch_norm {
+    if block.batch_norm && act == Activation::Relu {
+        // The ReLU fused into the normalisation: the same bits, one pass fewer each way.
         let bn = BatchNorm2d::new(b.dims(t)).map_err(at(key.clone()))?;
-        t = b.layer(format!("bn{i}"), bn, t).map_err(at(key.clone()))?;
+        t = b
+            .layer(format!("bn{i}"), bn.with_relu(), t)
+            .map_err(at(key.clone()))?;
+    } else {
+        if block.batch_norm {
+            let bn = BatchNorm2d::new(b.dims(t)).map_err(at(key.clone()))?;
+            t = b.layer(format!("bn{i}"), bn, t).map_err(at(key.clone()))?;
+        }
+        t = b
+            .layer(format!("act{i}"), ActivationLayer::new(b.dims(t), act), t)
+            .map_err(at(key.clone()))?;
     }
-    t = b
-        .layer(format!("act{i}"), ActivationLayer::new(b.dims(t), act), t)
-        .map_err(at(key.clone()))?;
     if let Some(pool) = block.pool {
         let input = b.dims(t);
         let pad = pool.padding.resolve(input, pool.kernel, pool.stride);

@@ -58,8 +58,6 @@
 
 use super::Built;
 use super::cnn::KeyedError;
-use crate::config::Activation;
-use crate::layers::activation::ActivationLayer;
 use crate::layers::batch_norm2d::BatchNorm2d;
 use crate::layers::conv2d::Conv2d;
 use crate::layers::global_avg_pool::GlobalAvgPool;
@@ -82,23 +80,20 @@ pub enum Shortcut {
     B,
 }
 
-/// conv (3×3 or 1×1, no bias) then batch norm, under `path`.
+/// conv (3×3 or 1×1, no bias) then batch norm, under `path`; with `relu`, a ReLU fused into
+/// the batch norm ([`BatchNorm2d::with_relu`]).
 fn conv_bn(
     b: &mut GraphBuilder,
-    conv_path: &str,
-    bn_path: &str,
+    (conv_path, bn_path): (&str, &str),
     t: TensorId,
     (planes, kernel, stride): (usize, usize, usize),
+    relu: bool,
 ) -> Result<TensorId, LayerError> {
     let pad = Padding::symmetric(kernel / 2);
     let conv = Conv2d::new(b.dims(t), planes, kernel, stride, pad, false)?;
     let t = b.layer(conv_path, conv, t)?;
     let bn = BatchNorm2d::new(b.dims(t))?;
-    b.layer(bn_path, bn, t)
-}
-
-fn relu(b: &mut GraphBuilder, path: String, t: TensorId) -> Result<TensorId, LayerError> {
-    b.layer(path, ActivationLayer::new(b.dims(t), Activation::Relu), t)
+    b.layer(bn_path, if relu { bn.with_relu() } else { bn }, t)
 }
 
 /// One basic block at `path` (e.g. `layer2.0`).
@@ -111,9 +106,8 @@ fn block(
     shortcut: Shortcut,
 ) -> Result<TensorId, LayerError> {
     let p = |s: &str| format!("{path}.{s}");
-    let h = conv_bn(b, &p("conv1"), &p("bn1"), x, (planes, 3, stride))?;
-    let h = relu(b, p("relu1"), h)?;
-    let h = conv_bn(b, &p("conv2"), &p("bn2"), h, (planes, 3, 1))?;
+    let h = conv_bn(b, (&p("conv1"), &p("bn1")), x, (planes, 3, stride), true)?;
+    let h = conv_bn(b, (&p("conv2"), &p("bn2")), h, (planes, 3, 1), false)?;
     let cin = b.dims(x).channels;
     let s = if stride == 1 && cin == planes {
         x
@@ -126,10 +120,10 @@ fn block(
             )?,
             Shortcut::B => conv_bn(
                 b,
-                &p("shortcut.0"),
-                &p("shortcut.1"),
+                (&p("shortcut.0"), &p("shortcut.1")),
                 x,
                 (planes, 1, stride),
+                false,
             )?,
         }
     };
@@ -157,8 +151,7 @@ pub(crate) fn build(
     let n = (depth - 2) / 6;
     let mut b = GraphBuilder::new(input);
     let body = |b: &mut GraphBuilder| -> Result<TensorId, LayerError> {
-        let t = conv_bn(b, "conv1", "bn1", b.input(), (16, 3, 1))?;
-        let mut t = relu(b, "relu".into(), t)?;
+        let mut t = conv_bn(b, ("conv1", "bn1"), b.input(), (16, 3, 1), true)?;
         for (i, planes) in [16, 32, 64].into_iter().enumerate() {
             for j in 0..n {
                 let stride = if i > 0 && j == 0 { 2 } else { 1 };
