@@ -278,15 +278,8 @@ pub fn gemm_on(
         }
         return;
     }
-    // Blocks along k never cross a boundary between runs of A's columns: whole runs, or for
-    // runs longer than KC equal parts of one.
     let kc = if a.in_runs() && k > a.run.min(KC) {
-        let parts = a.run.div_ceil(KC);
-        if a.run % parts == 0 {
-            a.run / parts * (KC / a.run).max(1)
-        } else {
-            a.run
-        }
+        run_block(a.run)
     } else {
         k_block(k)
     };
@@ -297,6 +290,19 @@ pub fn gemm_on(
 /// Blocks along k of (almost) equal size, at most [`KC`], so that no block is a sliver.
 fn k_block(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+}
+
+/// A block along k that never crosses a boundary between runs of `run` columns: as many whole
+/// runs as fit [`KC`], or for a longer run the equal part of it [`k_block`] picks when that
+/// divides it (else the whole run).
+fn run_block(run: usize) -> usize {
+    if run <= KC {
+        run * (KC / run)
+    } else if run % k_block(run) == 0 {
+        k_block(run)
+    } else {
+        run
+    }
 }
 
 per_path! {
@@ -454,13 +460,8 @@ fn row_slices<'a, const MR: usize>(
     p0: usize,
     kc: usize,
 ) -> [&'a [f32]; MR] {
-    let span = if a.in_runs() && kc > a.run {
-        let runs = kc.div_ceil(a.run);
-        (runs - 1) * a.run_step + (kc - (runs - 1) * a.run)
-    } else {
-        kc
-    };
     let offset = a.col_start(p0);
+    let span = a.col_start(p0 + kc - 1) + 1 - offset;
     let first = &a.data[a.row_start(i) + offset..][..span];
     let mut slices = [first; MR];
     for (t, s) in slices.iter_mut().enumerate().take(rows).skip(1) {

@@ -223,7 +223,6 @@ impl Layer for BatchNorm2d {
 // channel's sums run over the rows in order and every element's formula is unchanged, so the
 // vector width changes no bit. Channels are the contiguous (vectorised) dimension.
 
-/// The batch's per-channel mean and 1/√(σ² + eps) used by the forward pass.
 /// The gradient reaching the normalisation: `dy`, masked by `y > 0` when a ReLU is fused.
 #[derive(Clone, Copy)]
 struct GradientIn<'a> {
@@ -244,6 +243,7 @@ impl GradientIn<'_> {
     }
 }
 
+/// The batch's per-channel mean and 1/√(σ² + eps) used by the forward pass.
 #[derive(Clone, Copy)]
 struct Statistics<'a> {
     mean: &'a [f32],

@@ -237,17 +237,14 @@ fn add_block(
     let mut t = b
         .layer(format!("conv{i}"), conv, t)
         .map_err(at(key.clone()))?;
-    if block.batch_norm && act == Activation::Relu {
-        // The ReLU fused into the normalisation: the same bits, one pass fewer each way.
+    // A ReLU after batch norm is fused into it: the same bits, one pass fewer each way.
+    let fused_relu = block.batch_norm && act == Activation::Relu;
+    if block.batch_norm {
         let bn = BatchNorm2d::new(b.dims(t)).map_err(at(key.clone()))?;
-        t = b
-            .layer(format!("bn{i}"), bn.with_relu(), t)
-            .map_err(at(key.clone()))?;
-    } else {
-        if block.batch_norm {
-            let bn = BatchNorm2d::new(b.dims(t)).map_err(at(key.clone()))?;
-            t = b.layer(format!("bn{i}"), bn, t).map_err(at(key.clone()))?;
-        }
+        let bn = if fused_relu { bn.with_relu() } else { bn };
+        t = b.layer(format!("bn{i}"), bn, t).map_err(at(key.clone()))?;
+    }
+    if !fused_relu {
         t = b
             .layer(format!("act{i}"), ActivationLayer::new(b.dims(t), act), t)
             .map_err(at(key.clone()))?;
